@@ -1,0 +1,81 @@
+/**
+ * A plain-data summary of a file: what `codec info` prints and `inspect()` returns.
+ */
+import { readContainer, toHex } from './container.js';
+import { decodeImageInfo, type ImageInfo } from './image-info.js';
+import type { Limits } from './limits.js';
+import { UnitType } from './units.js';
+
+/** One unit in a {@link ContainerSummary}. */
+export interface UnitSummary {
+  /** Type byte. */
+  readonly type: number;
+  /** Registered name, or `UNKNOWN_0x9a`. */
+  readonly name: string;
+  readonly optional: boolean;
+  readonly known: boolean;
+  /** Offset of the unit's type byte. */
+  readonly offset: number;
+  /** Payload length in bytes. */
+  readonly length: number;
+  /** Whole unit in bytes: type, length varint, payload and CRC. */
+  readonly size: number;
+}
+
+/** What {@link inspect} returns; JSON-serialisable as is. */
+export interface ContainerSummary {
+  /** Always `NCDC`. */
+  readonly format: 'NCDC';
+  readonly version: number;
+  readonly codecId: string;
+  /** The stored model hash as 16 lower-case hex digits. */
+  readonly modelHash: string;
+  /** Size of the whole file. */
+  readonly byteLength: number;
+  /** Size of the header, CRC included. */
+  readonly headerLength: number;
+  /** The decoded IMAGE_INFO unit (the first, if several), or null if there is none. */
+  readonly image: ImageInfo | null;
+  /** Units in file order, END excluded. */
+  readonly units: readonly UnitSummary[];
+}
+
+/**
+ * Read a file's header and unit list without decoding any image data.
+ *
+ * @example
+ * const summary = inspect(await readFile('photo.ncdc'));
+ * console.log(summary.codecId, summary.image?.width, summary.units.map((u) => u.name));
+ * @throws BitstreamError for a corrupt, truncated or foreign file, or a bad IMAGE_INFO unit.
+ * @throws LimitExceededError when a size in the file breaks a limit.
+ * @throws InvalidOptionError when `bytes` is not a Uint8Array or `limits` is invalid.
+ */
+export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerSummary {
+  const container = readContainer(bytes, limits);
+  let image: ImageInfo | null = null;
+  const units = container.units.map((unit): UnitSummary => {
+    if (unit.type === UnitType.IMAGE_INFO) {
+      const info = decodeImageInfo(unit.payload, limits);
+      image ??= info;
+    }
+    return {
+      type: unit.type,
+      name: unit.name,
+      optional: unit.optional,
+      known: unit.known,
+      offset: unit.offset,
+      length: unit.length,
+      size: unit.payloadOffset - unit.offset + unit.length + 4,
+    };
+  });
+  return {
+    format: 'NCDC',
+    version: container.version,
+    codecId: container.codecId,
+    modelHash: toHex(container.modelHash),
+    byteLength: bytes.length,
+    headerLength: container.headerLength,
+    image,
+    units,
+  };
+}

@@ -1,0 +1,73 @@
+import { COLOUR_MATRICES, type ImageInfo } from '../../bitstream/image-info.js';
+import { inspect, type ContainerSummary } from '../../bitstream/inspect.js';
+import { hexByte } from '../../bitstream/units.js';
+import type { Command } from '../command.js';
+import { displayName, readInput } from '../io.js';
+
+function describeImage(image: ImageInfo): string {
+  const matrix = COLOUR_MATRICES.get(image.colourMatrix) ?? 'unknown';
+  return [
+    `${image.width}x${image.height}`,
+    `${image.channels} channel${image.channels === 1 ? '' : 's'}`,
+    `${image.bitDepth}-bit`,
+    `${matrix} (matrix ${image.colourMatrix})`,
+    image.fullRange ? 'full range' : 'limited range',
+    image.alpha ? 'alpha' : 'no alpha',
+  ].join(', ');
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const format = (cells: readonly string[]): string =>
+    '  ' + cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [format(header), ...rows.map(format)];
+}
+
+/** The text `codec info` prints. */
+export function formatSummary(file: string, s: ContainerSummary): string {
+  const lines = [
+    `file        ${displayName(file)}`,
+    `size        ${s.byteLength} bytes (header ${s.headerLength})`,
+    `format      ${s.format} version ${s.version}`,
+    `codec       ${s.codecId}`,
+    `model hash  ${s.modelHash}`,
+    `image       ${s.image ? describeImage(s.image) : 'none (no IMAGE_INFO unit)'}`,
+    `units       ${s.units.length}`,
+  ];
+  if (s.units.length > 0) {
+    const rows = s.units.map((u, i) => [
+      String(i),
+      hexByte(u.type),
+      u.name,
+      String(u.offset),
+      String(u.length),
+      String(u.size),
+      [u.optional ? 'optional' : '', u.known ? '' : 'unknown, skipped'].filter(Boolean).join(', '),
+    ]);
+    lines.push('', ...table(['#', 'type', 'name', 'offset', 'length', 'size', 'notes'], rows, new Set([0, 3, 4, 5])));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const infoCommand: Command = {
+  name: 'info',
+  summary: "show a file's header and units",
+  description:
+    "Check a file's structure (magic number, version, CRCs, limits) and print its header, " +
+    'the image description and the list of units with their type names, offsets and sizes. ' +
+    'No image data is decoded.',
+  arguments: [{ name: 'file', description: 'a neurocodec file, or - to read standard input' }],
+  options: {
+    json: { type: 'boolean', description: 'print the summary as JSON' },
+  },
+  examples: ['codec info photo.ncdc', 'codec info --json photo.ncdc', 'cat photo.ncdc | codec info -'],
+  async run({ args, options, io }) {
+    const file = args[0];
+    const summary = inspect(await readInput(file, io));
+    if (options.json === true) {
+      io.stdout.write(JSON.stringify({ file, ...summary }, null, 2) + '\n');
+    } else {
+      io.stdout.write(formatSummary(file, summary));
+    }
+  },
+};
