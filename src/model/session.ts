@@ -1,0 +1,75 @@
+import ort from 'onnxruntime-node';
+import { AbortError, CodecError, captureStack, rethrowWith } from '../errors.js';
+import type { CodecBundle } from './manifest.js';
+
+/** A float32 NCHW tensor as plain data. */
+export interface Tensor4 {
+  data: Float32Array;
+  dims: [number, number, number, number];
+}
+
+export interface SessionOptions {
+  /** Threads per graph run (onnxruntime intra-op threads); 0 lets onnxruntime choose. */
+  threads?: number;
+}
+
+/**
+ * The ONNX graphs of one codec, created lazily (an encoder never loads g_s, a decoder never
+ * loads g_a or h_a) and released by an idempotent dispose().
+ */
+export class ModelSessions {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private disposed = false;
+
+  constructor(
+    readonly bundle: CodecBundle,
+    private readonly options: SessionOptions = {},
+  ) {}
+
+  private session(stage: string): Promise<ort.InferenceSession> {
+    if (this.disposed) throw new CodecError('ERR_INTERNAL', 'ModelSessions used after dispose()');
+    let s = this.sessions.get(stage);
+    if (!s) {
+      s = this.bundle.readGraph(stage).then((bytes) =>
+        ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: this.options.threads ?? 0,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        }),
+      );
+      this.sessions.set(stage, s);
+    }
+    return s;
+  }
+
+  /** Runs one stage; inputs and outputs are named as in the manifest's stage table. */
+  async run(stage: string, inputs: Record<string, Tensor4>, signal?: AbortSignal): Promise<Record<string, Tensor4>> {
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    const stack = captureStack();
+    try {
+      const session = await this.session(stage);
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+      const out = await session.run(feeds);
+      const result: Record<string, Tensor4> = {};
+      for (const [name, t] of Object.entries(out)) {
+        result[name] = { data: t.data as Float32Array, dims: t.dims as unknown as Tensor4['dims'] };
+        t.dispose?.();
+      }
+      return result;
+    } catch (err) {
+      if (err instanceof CodecError) rethrowWith(err, stack);
+      rethrowWith(new CodecError('ERR_INTERNAL', `ONNX stage ${stage} failed: ${(err as Error).message}`, { cause: err }), stack);
+    }
+  }
+
+  /** Releases every session. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Export a trained checkpoint to codecs/<id>/: one ONNX graph per stage plus manifest.json.
+
+    /usr/bin/python3 training/export.py --ckpt training/checkpoints/nc-small.pt --out codecs/nc-small
+
+Stages (all NCHW float32, dynamic height and width):
+  g_a      x [1,3,H,W] in [0,1]                    -> y [1,M,H/16,W/16]   (before the gain)
+  h_a      y * gain                                -> z [1,Nz,H/64,W/64]
+  h_s      z_hat                                   -> hyper [1,2M,H/16,W/16]
+  param_s  hyper, prev (slices < s, absent for s=0), anchors -> mean, scale (one slice, one pass)
+  g_s      y_hat * inv_gain                        -> x_hat [1,3,H,W]
+The gains, the factorized prior of z (integer-bin pmfs per channel) and the scale table are data
+in the manifest. After export the graphs are run by onnxruntime-node on a fixed input and
+compared with PyTorch (training/check_onnx.mjs); the max abs differences go into the manifest.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import SCALE_MIN, ImageCodec  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OPSET = 17
+SCALE_TABLE = {'min': SCALE_MIN, 'max': 256.0, 'levels': 64}
+PAD = 64
+
+
+class ParamStage(torch.nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, hyper, prev, anchors):
+        return self.p(hyper, prev, anchors)
+
+
+class ParamStage0(torch.nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, hyper, anchors):
+        return self.p(hyper, None, anchors)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_graph(module, args, names_in, names_out, path):
+    dyn = {n: {2: 'h', 3: 'w'} for n in names_in + names_out}
+    torch.onnx.export(module, args, path, input_names=names_in, output_names=names_out,
+                      dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+
+
+def write_f32(folder, name, t):
+    arr = t.detach().cpu().float().contiguous().numpy()
+    arr.astype('<f4').tofile(os.path.join(folder, name + '.bin'))
+    return list(arr.shape)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--ckpt', required=True)
+    ap.add_argument('--out', required=True, help='codec folder, e.g. codecs/nc-small')
+    ap.add_argument('--id', default=None, help='codec id (default: the folder name)')
+    ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime-node comparison')
+    args = ap.parse_args()
+
+    codec_id = args.id or os.path.basename(os.path.normpath(args.out))
+    ck = torch.load(args.ckpt, map_location='cpu')
+    model = ImageCodec(**ck['config'])
+    model.load_state_dict(ck['model'])
+    model.eval()
+    cfg = model.config
+    M, C, S = model.M, model.C, model.S
+
+    out = os.path.abspath(args.out)
+    tmp = out + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+
+    # a fixed, non-square input: smooth gradients plus seeded noise
+    g = torch.Generator().manual_seed(7)
+    H, W = 128, 192
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, H), torch.linspace(0, 1, W), indexing='ij')
+    x = torch.stack([yy, xx, (yy + xx) / 2]).unsqueeze(0)
+    x = (x * 0.7 + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
+    h, w = H // 16, W // 16
+
+    check = tempfile.mkdtemp(prefix='nc-check-')
+    ref = {'stages': {}}
+    with torch.no_grad():
+        export_graph(model.g_a, (x,), ['x'], ['y'], os.path.join(tmp, 'g_a.onnx'))
+        y = model.g_a(x)
+        ref['stages']['g_a'] = {'inputs': {'x': write_f32(check, 'g_a.x', x)}, 'outputs': {'y': write_f32(check, 'g_a.y', y)}}
+
+        gain, inv_gain = model.gains(torch.tensor([3.5]))
+        yg = y * gain
+        export_graph(model.h_a, (yg,), ['y'], ['z'], os.path.join(tmp, 'h_a.onnx'))
+        z = model.h_a(yg)
+        ref['stages']['h_a'] = {'inputs': {'y': write_f32(check, 'h_a.y', yg)}, 'outputs': {'z': write_f32(check, 'h_a.z', z)}}
+
+        z_hat = torch.round(z)
+        export_graph(model.h_s, (z_hat,), ['z_hat'], ['hyper'], os.path.join(tmp, 'h_s.onnx'))
+        hyper = model.h_s(z_hat)
+        ref['stages']['h_s'] = {'inputs': {'z_hat': write_f32(check, 'h_s.z_hat', z_hat)},
+                                'outputs': {'hyper': write_f32(check, 'h_s.hyper', hyper)}}
+
+        prev_parts = []
+        for s in range(S):
+            name = f'param_{s}'
+            anchors = torch.round(yg[:, s * C:(s + 1) * C]) * 0.5
+            if s == 0:
+                stage = ParamStage0(model.params[s])
+                export_graph(stage, (hyper, anchors), ['hyper', 'anchors'], ['mean', 'scale'], os.path.join(tmp, name + '.onnx'))
+                mean, scale = stage(hyper, anchors)
+                ins = {'hyper': write_f32(check, f'{name}.hyper', hyper), 'anchors': write_f32(check, f'{name}.anchors', anchors)}
+            else:
+                prev = torch.cat(prev_parts, 1)
+                stage = ParamStage(model.params[s])
+                export_graph(stage, (hyper, prev, anchors), ['hyper', 'prev', 'anchors'], ['mean', 'scale'], os.path.join(tmp, name + '.onnx'))
+                mean, scale = stage(hyper, prev, anchors)
+                ins = {'hyper': write_f32(check, f'{name}.hyper', hyper), 'prev': write_f32(check, f'{name}.prev', prev),
+                       'anchors': write_f32(check, f'{name}.anchors', anchors)}
+            ref['stages'][name] = {'inputs': ins, 'outputs': {'mean': write_f32(check, f'{name}.mean', mean),
+                                                              'scale': write_f32(check, f'{name}.scale', scale)}}
+            prev_parts.append(torch.round(yg[:, s * C:(s + 1) * C]))
+
+        y_hat = torch.round(yg) * inv_gain
+        export_graph(model.g_s, (y_hat,), ['y_hat'], ['x_hat'], os.path.join(tmp, 'g_s.onnx'))
+        x_hat = model.g_s(y_hat)
+        ref['stages']['g_s'] = {'inputs': {'y_hat': write_f32(check, 'g_s.y_hat', y_hat)},
+                                'outputs': {'x_hat': write_f32(check, 'g_s.x_hat', x_hat)}}
+        prior_tables = model.prior_z.pmf_tables()
+
+    with open(os.path.join(check, 'reference.json'), 'w') as f:
+        json.dump(ref, f)
+
+    stages = ['g_a', 'h_a', 'h_s'] + [f'param_{s}' for s in range(S)] + ['g_s']
+    files = {}
+    for st in stages:
+        p = os.path.join(tmp, st + '.onnx')
+        files[st] = {'path': st + '.onnx', 'sha256': sha256_file(p), 'bytes': os.path.getsize(p)}
+    data = {
+        'gain': model.gain.detach().abs().tolist(),
+        'invGain': model.inv_gain.detach().abs().tolist(),
+        'priorZ': prior_tables,
+    }
+    data_json = json.dumps(data, separators=(',', ':'), sort_keys=True)
+    with open(os.path.join(tmp, 'tables.json'), 'w') as f:
+        f.write(data_json)
+    files['tables'] = {'path': 'tables.json', 'sha256': sha256_file(os.path.join(tmp, 'tables.json')),
+                       'bytes': len(data_json.encode())}
+    model_hash = hashlib.sha256(''.join(f'{k}:{files[k]["sha256"]};' for k in sorted(files)).encode()).hexdigest()
+    meta = ck.get('meta', {})
+    manifest = {
+        'id': codec_id,
+        'format': 1,
+        'kind': 'image',
+        'method': 'mean-scale hyperprior; channel slices x checkerboard context; gain-unit variable rate',
+        'config': cfg,
+        'slices': S,
+        'sliceChannels': C,
+        'paddingFactor': PAD,
+        'downsampling': {'y': 16, 'z': 64},
+        'colour': {'space': 'srgb', 'matrix': 'rgb', 'range': 'full', 'bitDepth': 8, 'layout': 'NCHW float32 in [0,1]'},
+        'checkerboard': 'anchor where (row + col) is even, in y coordinates',
+        'quality': {'min': 1, 'max': 100, 'lambdas': cfg['lambdas'],
+                    'rateIndex': 'q = (quality - 1) / 99 * (lambdas.length - 1); gains interpolated geometrically between floor(q) and floor(q)+1'},
+        'scaleTable': SCALE_TABLE,
+        'files': files,
+        'modelHash': model_hash,
+        'training': {k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
+        'opset': OPSET,
+    }
+    check_result = None
+    if not args.no_check:
+        with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
+            json.dump(manifest, f, indent=1)
+        r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), tmp, check], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.stderr.write(r.stdout + r.stderr)
+            raise SystemExit('onnxruntime-node check failed')
+        check_result = json.loads(r.stdout)
+        manifest['exportCheck'] = check_result
+    with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    shutil.rmtree(check, ignore_errors=True)
+
+    # replace the codec folder's generated files, keep its README
+    os.makedirs(out, exist_ok=True)
+    for n in os.listdir(out):
+        if n.endswith('.onnx') or n in ('manifest.json', 'tables.json'):
+            os.remove(os.path.join(out, n))
+    for n in os.listdir(tmp):
+        os.replace(os.path.join(tmp, n), os.path.join(out, n))
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps({'out': out, 'modelHash': model_hash, 'check': check_result}, indent=1))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Train the image codec (loss R + lambda * 255^2 * MSE, variable rate from one model).
+
+    # full run, resumable: picks up training/checkpoints/<id>.pt when it exists
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 training/train.py --id nc-small --hours 2.5
+
+    # smoke run: a tiny model, a few steps, well under a minute (tests and CI)
+    /usr/bin/python3 training/train.py --smoke --out-dir /tmp/smoke
+
+Runs on CPU or CUDA unchanged (--device auto). Checkpoints are compact: fp32 weights plus
+the Adam moments in fp16 (the second moment stored as its square root so it stays in range),
+one file replaced atomically every --ckpt-minutes. Every step that logs writes a JSON line.
+"""
+import argparse
+import contextlib
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import DEFAULT_LAMBDAS, ImageCodec, rd_terms  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS = {
+    'small': dict(N=64, M=128, Nh=64, Nz=64, slices=4, hidden=192),
+    'large': dict(N=128, M=192, Nh=128, Nz=128, slices=4, hidden=256),
+    'tiny': dict(N=8, M=16, Nh=8, Nz=8, slices=2, hidden=16),
+}
+
+
+def pick_device(name):
+    if name == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    return torch.device(name)
+
+
+def load_crops(args):
+    if args.smoke and not os.path.exists(args.crops):
+        # a user's clone has no training set: make crops from the repo's own fixtures
+        from PIL import Image
+        folder = args.images or os.path.join(HERE, '..', 'test', 'fixtures')
+        imgs = []
+        for n in sorted(os.listdir(folder)):
+            if n.lower().endswith(('.png', '.jpg', '.jpeg', '.webp')):
+                im = np.asarray(Image.open(os.path.join(folder, n)).convert('RGB'))
+                if im.shape[0] >= args.patch and im.shape[1] >= args.patch:
+                    imgs.append(im)
+        if not imgs:
+            imgs = [np.random.default_rng(0).integers(0, 256, (args.patch * 2, args.patch * 2, 3), dtype=np.uint8)]
+        train = [im[:args.patch * (im.shape[0] // args.patch), :args.patch * (im.shape[1] // args.patch)] for im in imgs]
+        crops = []
+        for im in train:
+            for r in range(0, im.shape[0], args.patch):
+                for c in range(0, im.shape[1], args.patch):
+                    crops.append(im[r:r + args.patch, c:c + args.patch])
+        arr = np.stack(crops)
+        return arr, arr[:2]
+    data = np.load(args.crops)
+    return data['train'], data['val']
+
+
+def adam_state_compact(opt):
+    state = opt.state_dict()
+    out = {'param_groups': state['param_groups'], 'state': {}}
+    for k, v in state['state'].items():
+        out['state'][k] = {
+            'step': v['step'],
+            'exp_avg': v['exp_avg'].half(),
+            'exp_avg_sq_sqrt': v['exp_avg_sq'].sqrt().half(),
+        }
+    return out
+
+
+def adam_state_expand(compact, device):
+    state = {'param_groups': compact['param_groups'], 'state': {}}
+    for k, v in compact['state'].items():
+        state['state'][k] = {
+            'step': v['step'],
+            'exp_avg': v['exp_avg'].float().to(device),
+            'exp_avg_sq': v['exp_avg_sq_sqrt'].float().pow(2).to(device),
+        }
+    return state
+
+
+def save_checkpoint(path, model, opt, meta):
+    tmp = path + '.tmp'
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({'config': model.config, 'model': weights, 'opt': adam_state_compact(opt), 'meta': meta}, tmp)
+    os.replace(tmp, path)
+
+
+def lambda_of(model, q):
+    lam = model.lambdas.log()
+    K = len(lam)
+    q = q.clamp(0, K - 1)
+    lo = q.floor().long().clamp(max=K - 2)
+    t = q - lo.float()
+    return (lam[lo] * (1 - t) + lam[lo + 1] * t).exp()
+
+
+@torch.no_grad()
+def validate(model, val, device, qs, batch=4):
+    if len(val) == 0:
+        return []
+    model.eval()
+    out = []
+    for q in qs:
+        bpps, psnrs = [], []
+        for i in range(0, len(val), batch):
+            x = torch.from_numpy(val[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
+            qq = torch.full((x.shape[0],), float(q), device=device)
+            bpp, _, x_hat = rd_terms(model, x, qq)
+            x8 = (x_hat.clamp(0, 1) * 255).round()
+            mse = (x8 - x * 255).pow(2).flatten(1).mean(1)
+            psnrs += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
+            bpps += bpp.tolist()
+        out.append({'q': q, 'bpp': float(np.mean(bpps)), 'psnr': float(np.mean(psnrs))})
+    model.train()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--id', default='nc-small', help='codec id; names the checkpoint and log')
+    ap.add_argument('--config', choices=sorted(CONFIGS), default=None)
+    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
+    ap.add_argument('--images', default=None, help='smoke mode: folder of images to crop')
+    ap.add_argument('--out-dir', default=HERE, help='checkpoints/ and logs/ go here')
+    ap.add_argument('--hours', type=float, default=1.0, help='wall-clock budget of this run')
+    ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--patch', type=int, default=128)
+    ap.add_argument('--lr', type=float, default=1e-4)
+    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
+    ap.add_argument('--log-every', type=int, default=50)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--bf16', action='store_true', help='CUDA only: bf16 autocast for the transforms')
+    ap.add_argument('--seed', type=int, default=20261127)
+    ap.add_argument('--smoke', action='store_true', help='tiny model, few steps, < 1 minute')
+    args = ap.parse_args()
+
+    if args.smoke:
+        args.config = args.config or 'tiny'
+        args.steps = args.steps or 12
+        args.batch, args.patch, args.log_every, args.ckpt_minutes = 2, 64, 4, 1e9
+        args.id = args.id if args.id != 'nc-small' else 'smoke'
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
+    device = pick_device(args.device)
+
+    ckpt_dir = os.path.join(args.out_dir, 'checkpoints')
+    log_dir = os.path.join(args.out_dir, 'logs')
+    os.makedirs(ckpt_dir, exist_ok=True)
+    os.makedirs(log_dir, exist_ok=True)
+    ckpt_path = os.path.join(ckpt_dir, f'{args.id}.pt')
+    log_path = os.path.join(log_dir, f'{args.id}.jsonl')
+
+    meta = {'step': 0, 'cpu_hours': 0.0, 'wall_hours': 0.0, 'gpu_hours': 0.0, 'samples': 0}
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location='cpu')
+        model = ImageCodec(**ck['config']).to(device)
+        model.load_state_dict(ck['model'])
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        opt.load_state_dict(adam_state_expand(ck['opt'], device))
+        meta.update(ck['meta'])
+        print(f'resumed {ckpt_path} at step {meta["step"]} ({meta["cpu_hours"]:.2f} CPU-h)', flush=True)
+    else:
+        cfg = dict(CONFIGS[args.config or 'small'])
+        model = ImageCodec(lambdas=DEFAULT_LAMBDAS, **cfg).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    for g in opt.param_groups:
+        g['lr'] = args.lr
+
+    train, val = load_crops(args)
+    print(f'{len(train)} crops, {len(val)} validation images, device {device}, '
+          f'{sum(p.numel() for p in model.parameters())} parameters', flush=True)
+    rng = np.random.default_rng(args.seed + meta['step'])
+    K = len(model.lambdas)
+    val_qs = [1.0, 4.0, float(K - 1)] if not args.smoke else [0.0]
+    use_cuda = device.type == 'cuda'
+
+    t0 = time.time()
+    c0 = time.process_time()
+    last_ckpt = t0
+    run_steps = 0
+    acc = {'loss': 0.0, 'bpp': 0.0, 'psnr': 0.0, 'n': 0}
+    logf = open(log_path, 'a')
+
+    def account():
+        now = time.time()
+        nonlocal t0, c0
+        dt_wall, dt_cpu = now - t0, time.process_time() - c0
+        t0, c0 = now, time.process_time()
+        meta['wall_hours'] += dt_wall / 3600
+        if use_cuda:
+            meta['gpu_hours'] += dt_wall / 3600
+        else:
+            meta['cpu_hours'] += dt_cpu / 3600
+
+    def checkpoint(final=False):
+        account()
+        vals = validate(model, val, device, val_qs)
+        rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
+               'gpu_hours': round(meta['gpu_hours'], 4), 'wall_hours': round(meta['wall_hours'], 4), 'val': vals,
+               'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+        logf.write(json.dumps(rec) + '\n')
+        logf.flush()
+        save_checkpoint(ckpt_path, model, opt, meta)
+        print(json.dumps(rec), flush=True)
+        # validation time is not training time
+        nonlocal t0, c0
+        t0, c0 = time.time(), time.process_time()
+
+    stop = {'now': False}
+    # SIGTERM/SIGINT end the run cleanly: the loop finishes its step, then checkpoints
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    start = time.time()
+    model.train()
+    while not stop['now']:
+        if args.steps and run_steps >= args.steps:
+            break
+        if time.time() - start > args.hours * 3600:
+            break
+        idx = rng.integers(0, len(train), args.batch)
+        p = args.patch
+        off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
+        xb = train[idx, off[0]:off[0] + p, off[1]:off[1] + p]
+        x = torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255
+        q = torch.from_numpy(rng.uniform(0, K - 1, args.batch)).float().to(device)
+        lam = lambda_of(model, q)
+        with (torch.autocast('cuda', dtype=torch.bfloat16) if use_cuda and args.bf16 else contextlib.nullcontext()):
+            bpp, mse, _ = rd_terms(model, x, q)
+        loss = (bpp.float() + lam * 255 ** 2 * mse.float()).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        meta['step'] += 1
+        meta['samples'] += args.batch
+        run_steps += 1
+        acc['loss'] += loss.item()
+        acc['bpp'] += bpp.mean().item()
+        acc['psnr'] += (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item()
+        acc['n'] += 1
+        if meta['step'] % args.log_every == 0:
+            account()
+            n = acc['n']
+            rec = {'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
+                   'gpu_hours': round(meta['gpu_hours'], 4), 'loss': acc['loss'] / n, 'bpp': acc['bpp'] / n,
+                   'psnr': acc['psnr'] / n, 'lr': args.lr, 'patch': p, 'batch': args.batch}
+            logf.write(json.dumps(rec) + '\n')
+            logf.flush()
+            print(json.dumps(rec), flush=True)
+            acc = {'loss': 0.0, 'bpp': 0.0, 'psnr': 0.0, 'n': 0}
+            if not math.isfinite(rec['loss']):
+                raise SystemExit('loss is not finite; stopping without overwriting the checkpoint')
+        if time.time() - last_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            last_ckpt = time.time()
+    checkpoint(final=True)
+    logf.close()
+
+
+if __name__ == '__main__':
+    main()
