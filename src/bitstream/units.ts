@@ -36,6 +36,8 @@ export const UnitType = Object.freeze({
   PROGRESSIVE_PLANE: 0x05,
   /** Checksum of the decoded symbols, to catch encoder/decoder drift. */
   SYMBOL_CHECKSUM: 0x06,
+  /** Coding parameters of a learned image: rate (quality) and tile grid. */
+  CODING_PARAMS: 0x07,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -51,6 +53,7 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.ALPHA, name: 'ALPHA', optional: false, description: 'entropy-coded alpha plane' },
   { id: UnitType.PROGRESSIVE_PLANE, name: 'PROGRESSIVE_PLANE', optional: false, description: 'one refinement plane of a progressive stream' },
   { id: UnitType.SYMBOL_CHECKSUM, name: 'SYMBOL_CHECKSUM', optional: false, description: 'checksum of the decoded symbols' },
+  { id: UnitType.CODING_PARAMS, name: 'CODING_PARAMS', optional: false, description: 'quality and tile grid of a learned image' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 
