@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole chain on a fresh machine in about a minute: train a tiny model for a few steps,
+# export it to ONNX (checked against PyTorch by onnxruntime-node), then encode and decode a
+# test image with it through the TypeScript library (dist/, built by npm install).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+py=${PYTHON:-/usr/bin/python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$root"
+"$py" training/train.py --smoke --crops "$work/none.npz" --out-dir "$work/run"
+"$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/codec/smoke"
+node training/smoke_decode.mjs "$work/codec/smoke" test/fixtures/photo-256x192.png
