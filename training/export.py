@@ -53,6 +53,56 @@ class ParamStage0(torch.nn.Module):
         return self.p(hyper, None, anchors)
 
 
+def store_fp16(path, min_elements=64):
+    """Store the graph's large float32 weights as float16 plus a Cast back to float32 (the
+    runtime folds the casts at load, so inference stays in float32; the file is half as big)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    m = onnx.load(path)
+    g = m.graph
+    casts = []
+    for init in list(g.initializer):
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            continue
+        arr = numpy_helper.to_array(init)
+        half = numpy_helper.from_array(arr.astype(np.float16), init.name + '__fp16')
+        g.initializer.remove(init)
+        g.initializer.append(half)
+        casts.append(helper.make_node('Cast', [half.name], [init.name], to=TensorProto.FLOAT, name=init.name + '__cast'))
+    for i, node in enumerate(casts):
+        g.node.insert(i, node)
+    onnx.save(m, path)
+
+
+@torch.no_grad()
+def round_weights_fp16(model, val_path, min_elements=64):
+    """Round the weights that will be stored as float16, so the exported graphs and the
+    PyTorch reference agree; return the cost on the validation images (PSNR and bpp, at
+    three rates) when the crop cache is there."""
+    from model import rd_terms
+    def measure():
+        if not val_path or not os.path.exists(val_path):
+            return None
+        val = np.load(val_path)['val'][:8]
+        out = []
+        for q in (1.0, 4.0, float(len(model.lambdas) - 1)):
+            x = torch.from_numpy(val).permute(0, 3, 1, 2).float() / 255
+            bpp, _, x_hat = rd_terms(model, x, torch.full((x.shape[0],), q))
+            mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
+            out.append((float((10 * torch.log10(255 ** 2 / mse)).mean()), float(bpp.mean())))
+        return out
+    before = measure()
+    for name, p in model.named_parameters():
+        if p.numel() >= min_elements and not name.startswith(('gain', 'inv_gain', 'prior_z')):
+            p.copy_(p.half().float())
+    after = measure()
+    if before is None:
+        return None
+    return {'psnrDeltaDb': [round(a[0] - b[0], 4) for a, b in zip(after, before)],
+            'bppDelta': [round(a[1] - b[1], 5) for a, b in zip(after, before)],
+            'measuredOn': 'validation split of the training photos, 8 images, rate indexes 1, 4, K-1'}
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -79,6 +129,8 @@ def main():
     ap.add_argument('--out', required=True, help='codec folder, e.g. codecs/nc-small')
     ap.add_argument('--id', default=None, help='codec id (default: the folder name)')
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime-node comparison')
+    ap.add_argument('--fp32', action='store_true', help='keep float32 weights (default: stored as float16)')
+    ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'), help='crop cache whose validation images measure the float16 cost')
     args = ap.parse_args()
 
     codec_id = args.id or os.path.basename(os.path.normpath(args.out))
@@ -87,6 +139,9 @@ def main():
     model.load_state_dict(ck['model'])
     model.eval()
     cfg = model.config
+    fp16_cost = None
+    if not args.fp32:
+        fp16_cost = round_weights_fp16(model, args.val)
     M, C, S = model.M, model.C, model.S
 
     out = os.path.abspath(args.out)
@@ -152,6 +207,9 @@ def main():
         json.dump(ref, f)
 
     stages = ['g_a', 'h_a', 'h_s'] + [f'param_{s}' for s in range(S)] + ['g_s']
+    if not args.fp32:
+        for st in stages:
+            store_fp16(os.path.join(tmp, st + '.onnx'))
     files = {}
     for st in stages:
         p = os.path.join(tmp, st + '.onnx')
@@ -187,6 +245,8 @@ def main():
         'modelHash': model_hash,
         'training': {k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
         'opset': OPSET,
+        'weights': 'float32' if args.fp32 else 'float16 storage, float32 compute',
+        'fp16Cost': fp16_cost,
     }
     check_result = None
     if not args.no_check:
