@@ -5,9 +5,9 @@
 import { readContainer } from './bitstream/container.js';
 import type { Limits } from './bitstream/limits.js';
 import { LearnedImageCodec, cropFrame } from './codec/image.js';
-import { AbortError, InvalidOptionError, invalidOption } from './errors.js';
+import { InvalidOptionError, ModelMismatchError, invalidOption, throwIfAborted } from './errors.js';
 import type { Frame } from './image/frame.js';
-import { encodeImage, readImage, type ImageInput, type OutputFormat } from './image/io.js';
+import { encodeImage, readImage, toOutputFormat, type ImageInput, type OutputFormat } from './image/io.js';
 
 /** The codec used when none is named. */
 export const DEFAULT_CODEC = 'nc-small';
@@ -23,7 +23,7 @@ export interface EncodeOptions {
   codec?: string;
   /** Threads per network run (onnxruntime intra-op threads); default: onnxruntime's choice. */
   threads?: number;
-  /** Tile side for large images (a multiple of 64); default 2048. */
+  /** Tile side for large images (a multiple of the codec's padding factor, 64); default 2048. */
   tileSize?: number;
   /** Cancels the work; the promise rejects with AbortError. */
   signal?: AbortSignal;
@@ -40,16 +40,21 @@ export interface EncodeResult {
   quality: number;
   /** Bits per pixel of the whole file. */
   bpp: number;
-  /** For rate control: whether the result is within 3% of the target. */
+  /**
+   * For rate control: whether the result is within 3% of the target. When false, the file
+   * is the one closest to the target among the qualities tried.
+   */
   targetMet?: boolean;
   /** Things the caller should know: 16-bit input reduced, animation frames dropped. */
   warnings: string[];
 }
 
 export interface DecodeOptions {
-  /** Codec to decode with; default: the one named in the file. */
+  /** Codec to decode with (id or folder); default: the one named in the file. */
   codec?: string;
+  /** Threads per network run; default: onnxruntime's choice. Never changes the result. */
   threads?: number;
+  /** Cancels the work; the promise rejects with AbortError. */
   signal?: AbortSignal;
   /** Tighter limits for sizes read from the file. */
   limits?: Partial<Limits>;
@@ -63,7 +68,14 @@ export interface DecodedImage extends Frame {
 
 const cache = new Map<string, Promise<LearnedImageCodec>>();
 
-/** A loaded codec, shared between calls with the same id and thread count. */
+/**
+ * A loaded codec, shared between calls with the same id and thread count.
+ * @example
+ * const codec = await getCodec('nc-small');
+ * console.log(codec.id);
+ * @throws InvalidOptionError for an unknown codec; ModelMismatchError when its files do not
+ *   match its manifest.
+ */
 export function getCodec(id: string, threads?: number): Promise<LearnedImageCodec> {
   const key = `${id}\0${threads ?? 0}`;
   let p = cache.get(key);
@@ -75,7 +87,13 @@ export function getCodec(id: string, threads?: number): Promise<LearnedImageCode
   return p;
 }
 
-/** Releases every loaded codec (ONNX sessions). Later calls load them again. */
+/**
+ * Releases every loaded codec (ONNX sessions). Later calls load them again. Call it before
+ * exiting a long-lived process, or to free memory; never throws.
+ * @example
+ * await encode('a.png');
+ * await closeCodecs();
+ */
 export async function closeCodecs(): Promise<void> {
   const all = [...cache.values()];
   cache.clear();
@@ -89,37 +107,67 @@ function checkNumber(name: string, value: unknown, min: number, max: number, int
   }
 }
 
-/** Validates encode options with sharp-style messages. */
-export function checkEncodeOptions(o: EncodeOptions): void {
-  if (o === null || typeof o !== 'object') throw invalidOption('object', 'options', o);
-  checkNumber('quality', o.quality, 1, 100);
-  checkNumber('targetBpp', o.targetBpp, 0.001, 48);
-  checkNumber('targetBytes', o.targetBytes, 1, 2 ** 31, true);
+function checkCommon(o: { codec?: unknown; threads?: unknown; signal?: unknown }): void {
   checkNumber('threads', o.threads, 0, 256, true);
-  checkNumber('maxPixels', o.maxPixels, 1, 0x3fff * 0x3fff, true);
-  if (o.targetBpp !== undefined && o.targetBytes !== undefined) {
-    throw new InvalidOptionError('Expected at most one of targetBpp and targetBytes but received both');
-  }
   if (o.codec !== undefined && (typeof o.codec !== 'string' || o.codec.length === 0)) throw invalidOption('codec id or folder', 'codec', o.codec);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidOption('AbortSignal', 'signal', o.signal);
 }
 
 /**
- * Encodes an image and reports what was done.
+ * Validates encode options with sharp-style messages (the CLI calls it before any work).
+ * @example
+ * checkEncodeOptions({ quality: 140 });
+ * // InvalidOptionError: Expected number between 1 and 100 for quality but received 140 of type number
+ * @throws InvalidOptionError for the first bad option.
+ */
+export function checkEncodeOptions(o: EncodeOptions): void {
+  if (o === null || typeof o !== 'object') throw invalidOption('object', 'options', o);
+  checkNumber('quality', o.quality, 1, 100);
+  checkNumber('targetBpp', o.targetBpp, 0.001, 48);
+  checkNumber('targetBytes', o.targetBytes, 1, 2 ** 31, true);
+  checkNumber('tileSize', o.tileSize, 1, 65535, true);
+  checkNumber('maxPixels', o.maxPixels, 1, 0x3fff * 0x3fff, true);
+  if (o.targetBpp !== undefined && o.targetBytes !== undefined) {
+    throw new InvalidOptionError('Expected at most one of targetBpp and targetBytes but received both');
+  }
+  checkCommon(o);
+}
+
+/**
+ * Validates decode options with sharp-style messages.
+ * @example
+ * checkDecodeOptions({ threads: 2 });
+ * @throws InvalidOptionError for the first bad option.
+ */
+export function checkDecodeOptions(o: DecodeOptions): void {
+  if (o === null || typeof o !== 'object') throw invalidOption('object', 'options', o);
+  checkCommon(o);
+  if (o.limits !== undefined && (o.limits === null || typeof o.limits !== 'object')) throw invalidOption('object', 'limits', o.limits);
+}
+
+/**
+ * Encodes an image and reports what was done: size, rate, the quality used and warnings
+ * (16-bit input reduced, animation frames dropped). With `targetBytes` or `targetBpp` the
+ * quality is searched for (bisection over the analysed latent, so g_a runs once).
  *
  * @example
- * const { bytes, bpp } = await encodeWithInfo('photo.png', { quality: 60 });
- * @throws InvalidOptionError for bad options; InputError for unreadable images;
- *   AbortError when `signal` fires.
+ * const { bytes, bpp, warnings } = await encodeWithInfo('photo.png', { quality: 60 });
+ * const sized = await encodeWithInfo(pngBuffer, { targetBytes: 20_000 });
+ * if (!sized.targetMet) console.warn(`closest: ${sized.bytes.length} bytes`);
+ * @throws InvalidOptionError for bad options or an unknown codec; InputError for an
+ *   unreadable image; LimitExceededError when the image has more than `maxPixels` pixels;
+ *   ModelMismatchError when the codec's files do not match its manifest; AbortError when
+ *   `signal` fires.
  */
 export async function encodeWithInfo(input: ImageInput, options: EncodeOptions = {}): Promise<EncodeResult> {
   checkEncodeOptions(options);
+  throwIfAborted(options.signal);
   const { frame, warnings } = await readImage(input, { signal: options.signal, maxPixels: options.maxPixels });
   const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
   const plan = codec.plan(frame, options);
   const ys = [];
   for (const t of plan.tiles) {
-    if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    throwIfAborted(options.signal);
     ys.push(await codec.analyse(cropFrame(frame, t), options.signal));
   }
   const pixels = frame.width * frame.height;
@@ -158,39 +206,63 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
 }
 
 /**
- * Encodes an image (a path, the bytes of any image file sharp reads, or raw pixels).
+ * Encodes an image (a path, the bytes of any image file sharp reads, or raw pixels) and
+ * resolves to the file's bytes. See {@link encodeWithInfo} for the options and the report.
  *
  * @example
  * const bytes = await encode('photo.png', { quality: 60 });
- * @throws InvalidOptionError, InputError, AbortError
+ * const raw = await encode({ data: rgba, width: 64, height: 64, channels: 4 });
+ * @throws InvalidOptionError, InputError, LimitExceededError, ModelMismatchError, AbortError
+ *   (as {@link encodeWithInfo}).
  */
 export async function encode(input: ImageInput, options: EncodeOptions = {}): Promise<Uint8Array> {
   return (await encodeWithInfo(input, options)).bytes;
 }
 
 /**
- * Decodes a file to pixels.
+ * Decodes a file to 8-bit interleaved pixels of the original size and channel count (grey
+ * stays grey, alpha is restored exactly).
  *
  * @example
- * const { data, width, height, channels } = await decode(bytes);
- * @throws BitstreamError / LimitExceededError for corrupt, truncated or oversized input;
- *   ModelMismatchError when the file needs other weights; AbortError.
+ * const { data, width, height, channels, quality } = await decode(await readFile('photo.ncdc'));
+ * @throws InvalidOptionError for bad options or an unknown codec; BitstreamError for a
+ *   corrupt or truncated file; LimitExceededError when a size in the file breaks a limit;
+ *   ModelMismatchError when the file needs another codec or other weights, or names a
+ *   codec that is not installed (and `codec` is not given); AbortError when
+ *   `signal` fires.
  */
 export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   if (!(bytes instanceof Uint8Array)) throw invalidOption('Uint8Array', 'bytes', bytes);
-  checkNumber('threads', options.threads, 0, 256, true);
-  const id = options.codec ?? readContainer(bytes, options.limits).codecId;
-  const codec = await getCodec(id, options.threads);
+  checkDecodeOptions(options);
+  throwIfAborted(options.signal);
+  let codec: LearnedImageCodec;
+  if (options.codec !== undefined) {
+    codec = await getCodec(options.codec, options.threads);
+  } else {
+    // The file names its codec: one that is not installed is a property of the input.
+    const id = readContainer(bytes, options.limits).codecId;
+    try {
+      codec = await getCodec(id, options.threads);
+    } catch (err) {
+      if (!(err instanceof InvalidOptionError)) throw err;
+      throw new ModelMismatchError(`the file was written by codec '${id}', which is not installed (pass its folder as the codec option)`);
+    }
+  }
   const { frame, quality } = await codec.decode(bytes, { signal: options.signal, limits: options.limits });
   return { ...frame, quality };
 }
 
 /**
- * Decodes a file straight to image bytes in any format sharp writes (PNG by default).
+ * Decodes a file straight to image bytes in any format sharp writes (PNG by default; names
+ * and aliases as {@link toOutputFormat} takes them).
  * @example
- * const png = await decodeToImage(bytes, 'png');
+ * const png = await decodeToImage(bytes);
+ * await writeFile('photo.webp', await decodeToImage(bytes, 'webp'));
+ * @throws InvalidOptionError for an unknown or unwritable format; OutputError when sharp
+ *   fails to write it; otherwise as {@link decode}.
  */
-export async function decodeToImage(bytes: Uint8Array, format: OutputFormat = 'png', options: DecodeOptions = {}): Promise<Buffer> {
+export async function decodeToImage(bytes: Uint8Array, format: OutputFormat | (string & {}) = 'png', options: DecodeOptions = {}): Promise<Buffer> {
+  const fmt = toOutputFormat(format);
   const img = await decode(bytes, options);
-  return encodeImage(img, format);
+  return encodeImage(img, fmt);
 }

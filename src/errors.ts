@@ -8,6 +8,7 @@ export type CodecErrorCode =
   | 'ERR_LIMIT_EXCEEDED'
   | 'ERR_MODEL_MISMATCH'
   | 'ERR_INPUT'
+  | 'ERR_OUTPUT'
   | 'ERR_ABORTED'
   | 'ERR_INTERNAL';
 
@@ -61,11 +62,28 @@ export class InputError extends CodecError {
   }
 }
 
+/** The result could not be written: unwritable path, full disk, closed pipe, format sharp cannot write. */
+export class OutputError extends CodecError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_OUTPUT', message, options);
+  }
+}
+
 /** The operation was cancelled through an AbortSignal. */
 export class AbortError extends CodecError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super('ERR_ABORTED', message, options);
   }
+}
+
+/**
+ * Throws AbortError (with the signal's reason as its cause) when `signal` has fired.
+ * @example
+ * throwIfAborted(options.signal);
+ * @throws AbortError
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 }
 
 /**
@@ -94,4 +112,30 @@ export function rethrowWith(err: unknown, stackHolder: Error): never {
     err.stack = head + stackHolder.stack.slice(stackHolder.stack.indexOf('\n'));
   }
   throw err;
+}
+
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a parent is not a directory',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EEXIST: 'it already exists',
+  EPIPE: 'broken pipe',
+  ERR_FS_FILE_TOO_LARGE: 'file too large',
+};
+
+/**
+ * A short reason for a file-system or stream error (`no such file or directory`, `broken
+ * pipe`), else the first line of its message.
+ * @example
+ * throw new OutputError(`cannot write '${path}': ${fsReason(err)}`, { cause: err });
+ */
+export function fsReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const known = typeof code === 'string' ? FS_REASONS[code] : undefined;
+  return known ?? (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

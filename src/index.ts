@@ -1,25 +1,67 @@
 /**
  * neurocodec: a learned image codec for Node.js.
  *
- * What is public so far: the error family, the file container (read, write, inspect,
- * model check), the IMAGE_INFO unit and the named limits. Encoding and decoding images
- * will be added on top of these.
+ * Encode any image sharp reads into a small file and decode it back, through promises
+ * ({@link encode}, {@link encodeWithInfo}, {@link decode}, {@link decodeToImage}) or Node
+ * streams ({@link createEncodeStream}, {@link createDecodeStream}); look inside a file with
+ * {@link inspect}. Every failure is a typed {@link CodecError}.
  *
  * @example
- * import { readFile } from 'node:fs/promises';
- * import { inspect, BitstreamError } from 'neurocodec';
+ * import { readFile, writeFile } from 'node:fs/promises';
+ * import { encodeWithInfo, decodeToImage, closeCodecs, CodecError } from 'neurocodec';
  *
  * try {
- *   const summary = inspect(await readFile('photo.ncdc'));
- *   console.log(summary.codecId, summary.image?.width, summary.image?.height);
- *   for (const unit of summary.units) console.log(unit.name, unit.offset, unit.length);
+ *   const { bytes, bpp, warnings } = await encodeWithInfo('photo.jpg', { quality: 60 });
+ *   await writeFile('photo.ncdc', bytes);
+ *   await writeFile('photo.png', await decodeToImage(await readFile('photo.ncdc')));
  * } catch (err) {
- *   if (err instanceof BitstreamError) console.error('corrupt file:', err.message);
+ *   if (err instanceof CodecError) console.error(err.code, err.message);
  *   else throw err;
+ * } finally {
+ *   await closeCodecs();
  * }
  *
  * @packageDocumentation
  */
+export {
+  DEFAULT_CODEC,
+  checkDecodeOptions,
+  checkEncodeOptions,
+  closeCodecs,
+  decode,
+  decodeToImage,
+  encode,
+  encodeWithInfo,
+  type DecodeOptions,
+  type DecodedImage,
+  type EncodeOptions,
+  type EncodeResult,
+} from './api.js';
+
+export {
+  DecodeStream,
+  EncodeStream,
+  createDecodeStream,
+  createEncodeStream,
+  type DecodeInfo,
+  type DecodeStreamOptions,
+  type EncodeInfo,
+} from './stream/index.js';
+
+export {
+  encodeImage,
+  formatForPath,
+  outputFormats,
+  readImage,
+  toOutputFormat,
+  type ImageInput,
+  type OutputFormat,
+  type RawImage,
+  type ReadResult,
+} from './image/io.js';
+
+export type { Frame } from './image/frame.js';
+
 export {
   AbortError,
   BitstreamError,
@@ -28,6 +70,7 @@ export {
   InvalidOptionError,
   LimitExceededError,
   ModelMismatchError,
+  OutputError,
   type CodecErrorCode,
 } from './errors.js';
 
@@ -47,9 +90,11 @@ export {
   type UnitInput,
 } from './bitstream/container.js';
 
-export { inspect, type ContainerSummary, type UnitSummary } from './bitstream/inspect.js';
+export { inspect, type CodingSummary, type ContainerSummary, type UnitSummary } from './bitstream/inspect.js';
 
 export { COLOUR_MATRICES, decodeImageInfo, encodeImageInfo, type ImageInfo } from './bitstream/image-info.js';
+
+export { decodeCodingParams, encodeCodingParams, type CodingParams } from './bitstream/coding-params.js';
 
 export {
   DEFAULT_LIMITS,

@@ -188,9 +188,9 @@ describe('container errors', () => {
   });
 
   it('rejects an unknown required unit type', () => {
-    const bytes = handBuilt({ units: [{ type: 0x07, payload: Uint8Array.of(1, 2) }] });
+    const bytes = handBuilt({ units: [{ type: 0x7f, payload: Uint8Array.of(1, 2) }] });
     expect(() => readContainer(bytes)).toThrow(BitstreamError);
-    expect(() => readContainer(bytes)).toThrow(/unknown required unit type 0x07 at offset 22/);
+    expect(() => readContainer(bytes)).toThrow(/unknown required unit type 0x7f at offset 22/);
   });
 
   it('skips an unknown optional unit type, listing it as unknown', () => {

@@ -23,7 +23,8 @@ describe('unit type registry', () => {
   it('names unknown types by their byte', () => {
     expect(unitTypeName(UnitType.Y_STREAM)).toBe('Y_STREAM');
     expect(unitTypeName(0x9a)).toBe('UNKNOWN_0x9a');
-    expect(unitTypeName(0x07)).toBe('UNKNOWN_0x07');
+    expect(unitTypeName(UnitType.CODING_PARAMS)).toBe('CODING_PARAMS');
+    expect(unitTypeName(0x7f)).toBe('UNKNOWN_0x7f');
     expect(isOptionalUnitType(0x9a)).toBe(true);
     expect(isOptionalUnitType(0x7f)).toBe(false);
   });

@@ -63,8 +63,15 @@ describe('command table', () => {
     run: async () => undefined,
   };
 
-  it('holds the commands that exist, and no encode/decode yet', () => {
-    expect([...COMMANDS.keys()]).toEqual(['info', 'help']);
+  it('holds the commands that exist', () => {
+    expect([...COMMANDS.keys()]).toEqual(['encode', 'decode', 'info', 'help']);
+  });
+
+  it('accepts a variadic argument only in the last place', () => {
+    const spread = { ...base, arguments: [{ name: 'in', description: 'd', variadic: true }, { name: 'out', description: 'd' }] };
+    expect(() => defineCommands([spread])).toThrow("command 'x': variadic argument <in> is not the last one");
+    const last = { ...base, arguments: [{ name: 'in', description: 'd' }, { name: 'more', description: 'd', optional: true, variadic: true }] };
+    expect([...defineCommands([last]).keys()]).toEqual(['x']);
   });
 
   it('throws at load time on a duplicate name', () => {

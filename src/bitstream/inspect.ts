@@ -1,6 +1,7 @@
 /**
  * A plain-data summary of a file: what `codec info` prints and `inspect()` returns.
  */
+import { decodeCodingParams } from './coding-params.js';
 import { readContainer, toHex } from './container.js';
 import { decodeImageInfo, type ImageInfo } from './image-info.js';
 import type { Limits } from './limits.js';
@@ -22,6 +23,16 @@ export interface UnitSummary {
   readonly size: number;
 }
 
+/** The coding parameters of a learned image, as {@link inspect} reports them. */
+export interface CodingSummary {
+  /** The quality the file was coded at, 1..100 (in steps of 0.01). */
+  readonly quality: number;
+  /** Tile side in pixels. */
+  readonly tileSize: number;
+  /** Number of tiles in the grid (known when IMAGE_INFO comes first), else null. */
+  readonly tiles: number | null;
+}
+
 /** What {@link inspect} returns; JSON-serialisable as is. */
 export interface ContainerSummary {
   /** Always `NCDC`. */
@@ -36,6 +47,8 @@ export interface ContainerSummary {
   readonly headerLength: number;
   /** The decoded IMAGE_INFO unit (the first, if several), or null if there is none. */
   readonly image: ImageInfo | null;
+  /** The decoded CODING_PARAMS unit of a learned image (the first, if several), or null. */
+  readonly coding: CodingSummary | null;
   /** Units in file order, END excluded. */
   readonly units: readonly UnitSummary[];
 }
@@ -46,17 +59,23 @@ export interface ContainerSummary {
  * @example
  * const summary = inspect(await readFile('photo.ncdc'));
  * console.log(summary.codecId, summary.image?.width, summary.units.map((u) => u.name));
- * @throws BitstreamError for a corrupt, truncated or foreign file, or a bad IMAGE_INFO unit.
+ * @throws BitstreamError for a corrupt, truncated or foreign file, or a bad IMAGE_INFO or
+ *   CODING_PARAMS unit.
  * @throws LimitExceededError when a size in the file breaks a limit.
  * @throws InvalidOptionError when `bytes` is not a Uint8Array or `limits` is invalid.
  */
 export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerSummary {
   const container = readContainer(bytes, limits);
   let image: ImageInfo | null = null;
+  let coding: CodingSummary | null = null;
   const units = container.units.map((unit): UnitSummary => {
     if (unit.type === UnitType.IMAGE_INFO) {
       const info = decodeImageInfo(unit.payload, limits);
       image ??= info;
+    } else if (unit.type === UnitType.CODING_PARAMS) {
+      const { quality100, tileSize } = decodeCodingParams(unit.payload);
+      const tiles = image === null ? null : Math.ceil(image.width / tileSize) * Math.ceil(image.height / tileSize);
+      coding ??= { quality: quality100 / 100, tileSize, tiles };
     }
     return {
       type: unit.type,
@@ -76,6 +95,7 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
     byteLength: bytes.length,
     headerLength: container.headerLength,
     image,
+    coding,
     units,
   };
 }

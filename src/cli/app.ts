@@ -8,10 +8,10 @@ import type { CliIO, CommandTable } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { GLOBAL_OPTIONS } from './globals.js';
 import { commandHelp, mainHelp } from './help.js';
-import { ExitCode, UsageError } from './usage-error.js';
+import { ExitCode, InterruptedError, UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
-export { ExitCode, UsageError } from './usage-error.js';
+export { ExitCode, InterruptedError, UsageError } from './usage-error.js';
 export type { CliIO } from './command.js';
 
 /** Run `codec` with the arguments after the program name; resolves to the exit code. */
@@ -21,7 +21,9 @@ export async function runCli(argv: readonly string[], io: CliIO, commands: Comma
   try {
     return await dispatch(argv, io, commands);
   } catch (err) {
-    return report(err, io, verbose);
+    // Whatever failed after an interruption failed because of it.
+    const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined;
+    return report(reason instanceof InterruptedError ? reason : err, io, verbose);
   }
 }
 
@@ -56,7 +58,8 @@ async function dispatch(argv: readonly string[], io: CliIO, commands: CommandTab
   if (args.length < required.length) {
     throw new UsageError(`missing argument <${required[args.length].name}> for '${where}'`);
   }
-  if (args.length > command.arguments.length) {
+  const variadic = command.arguments.at(-1)?.variadic === true;
+  if (!variadic && args.length > command.arguments.length) {
     throw new UsageError(`unexpected argument '${args[command.arguments.length]}' for '${where}'`);
   }
   const code = await command.run({ args, options, io, commands, version });
@@ -68,8 +71,9 @@ function print(io: CliIO, text: string): number {
   return ExitCode.OK;
 }
 
-/** Exit code for an error: 2 for usage and option errors, 1 for the rest. */
+/** Exit code for an error: 2 for usage and option errors, 128 + n for signal n, 1 for the rest. */
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof InterruptedError) return err.exitCode;
   return err instanceof UsageError || err instanceof InvalidOptionError ? ExitCode.USAGE : ExitCode.FAILURE;
 }
 

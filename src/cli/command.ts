@@ -7,9 +7,13 @@ import type { OptionTable, OptionValues } from './args.js';
 
 /** Where a command reads and writes; the real process streams, or fakes in tests. */
 export interface CliIO {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  /** Text, or the bytes of a file written to `-`; the callback reports the write's outcome. */
+  readonly stdout: { write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): unknown };
+  /** `isTTY` turns on progress bars. */
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number };
   readonly stdin: AsyncIterable<Uint8Array | string>;
+  /** Fires when the process is told to stop (SIGINT, SIGTERM); commands pass it to their work. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ArgumentSpec {
@@ -18,6 +22,8 @@ export interface ArgumentSpec {
   readonly description: string;
   /** Optional arguments must come after required ones. */
   readonly optional?: boolean;
+  /** Takes any number of further values (`<name...>`); only the last argument may. */
+  readonly variadic?: boolean;
 }
 
 export interface CommandContext {
@@ -53,7 +59,8 @@ export type CommandTable = ReadonlyMap<string, Command>;
  * Build the command table.
  *
  * @throws Error at load time for a duplicate command name, a badly named command or
- *   option, a duplicate short alias, or a required argument after an optional one.
+ *   option, a duplicate short alias, a required argument after an optional one, or a
+ *   variadic argument that is not the last.
  */
 export function defineCommands(list: readonly Command[], reserved: OptionTable = {}): CommandTable {
   const table = new Map<string, Command>();
@@ -71,7 +78,10 @@ export function defineCommands(list: readonly Command[], reserved: OptionTable =
       }
     }
     let seenOptional = false;
-    for (const arg of command.arguments) {
+    for (const [i, arg] of command.arguments.entries()) {
+      if (arg.variadic && i !== command.arguments.length - 1) {
+        throw new Error(`command '${command.name}': variadic argument <${arg.name}> is not the last one`);
+      }
       if (!arg.optional && seenOptional) {
         throw new Error(`command '${command.name}': required argument <${arg.name}> follows an optional one`);
       }

@@ -2,7 +2,7 @@
  * Help text, generated from the command table and option tables.
  */
 import type { OptionTable } from './args.js';
-import type { Command, CommandTable } from './command.js';
+import type { ArgumentSpec, Command, CommandTable } from './command.js';
 import { GLOBAL_OPTIONS } from './globals.js';
 
 function columns(rows: readonly (readonly [string, string])[]): string[] {
@@ -18,9 +18,15 @@ function optionRows(table: OptionTable): [string, string][] {
   });
 }
 
+/** `<file>`, `[command]`, `[output...]`. */
+function argumentLabel(a: ArgumentSpec): string {
+  const name = a.variadic ? `${a.name}...` : a.name;
+  return a.optional ? `[${name}]` : `<${name}>`;
+}
+
 /** `info <file>` / `help [command]`. */
 export function commandSynopsis(command: Command): string {
-  const args = command.arguments.map((a) => (a.optional ? `[${a.name}]` : `<${a.name}>`));
+  const args = command.arguments.map((a) => argumentLabel(a));
   return [command.name, ...args].join(' ');
 }
 
@@ -38,6 +44,7 @@ export function mainHelp(commands: CommandTable, version: string): string {
     '',
     "Run 'codec help <command>' or 'codec <command> --help' for a command's options.",
     'Exit codes: 0 success, 1 bad input or failed work, 2 bad usage.',
+    'Interrupted (SIGINT, SIGTERM): 128 + the signal number, and no partial output file.',
   ];
   return lines.join('\n') + '\n';
 }
@@ -62,7 +69,7 @@ export function commandHelp(command: Command): string {
   const synopsis = [command.name, '[options]', ...commandSynopsis(command).split(' ').slice(1)].join(' ');
   const lines = [`Usage: codec ${synopsis}`, '', ...wrap(command.description), ''];
   if (command.arguments.length > 0) {
-    lines.push('Arguments:', ...columns(command.arguments.map((a) => [a.optional ? `[${a.name}]` : `<${a.name}>`, a.description])), '');
+    lines.push('Arguments:', ...columns(command.arguments.map((a) => [argumentLabel(a), a.description])), '');
   }
   lines.push('Options:', ...columns(optionRows({ ...command.options, ...GLOBAL_OPTIONS })));
   if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));

@@ -11,6 +11,7 @@
  * File: IMAGE_INFO, CODING_PARAMS, [ALPHA], then per tile Z_STREAM, Y_STREAM, SYMBOL_CHECKSUM.
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
+import { decodeCodingParams, encodeCodingParams } from '../bitstream/coding-params.js';
 import { checkModel, readContainer, writeContainer, type ContainerUnit } from '../bitstream/container.js';
 import { crc32 } from '../bitstream/crc32.js';
 import { decodeImageInfo, encodeImageInfo, type ImageInfo } from '../bitstream/image-info.js';
@@ -41,12 +42,6 @@ export interface ImageEncodeOptions {
 export interface ImageDecodeOptions {
   signal?: AbortSignal;
   limits?: Partial<Limits>;
-}
-
-interface CodingParams {
-  /** quality * 100, rounded: the decoder derives the same inverse gain from it. */
-  quality100: number;
-  tileSize: number;
 }
 
 export interface Tile {
@@ -358,7 +353,7 @@ export class LearnedImageCodec {
     };
     const units: { type: number; payload: Uint8Array }[] = [
       { type: UnitType.IMAGE_INFO, payload: encodeImageInfo(info) },
-      { type: UnitType.CODING_PARAMS, payload: new ByteWriter(8).u16le(quality100).varuint(plan.tileSize).finish() },
+      { type: UnitType.CODING_PARAMS, payload: encodeCodingParams({ quality100, tileSize: plan.tileSize }) },
     ];
     const alpha = alphaPlane(frame);
     if (alpha) units.push({ type: UnitType.ALPHA, payload: encodeAlpha(alpha, frame.width, frame.height, this.rans) });
@@ -380,7 +375,6 @@ export class LearnedImageCodec {
     const { info, params, alphaUnit, tileUnits } = parseImageUnits(file.units, options.limits);
     const pad = this.bundle.manifest.paddingFactor;
     if (params.tileSize % pad !== 0 || params.tileSize < pad) throw new BitstreamError(`CODING_PARAMS tile size ${params.tileSize} is not a multiple of ${pad}`);
-    if (params.quality100 < 100 || params.quality100 > 10000) throw new BitstreamError(`CODING_PARAMS quality ${params.quality100 / 100} is outside 1..100`);
     const tiles = tilesOf(info.width, info.height, params.tileSize);
     if (tileUnits.length !== tiles.length) throw new BitstreamError(`File has ${tileUnits.length} tiles, expected ${tiles.length}`);
     const channels = info.channels as Frame['channels'];
@@ -388,7 +382,9 @@ export class LearnedImageCodec {
     const alpha = alphaUnit ? decodeAlpha(alphaUnit.payload, info.width, info.height, this.rans) : undefined;
     for (let i = 0; i < tiles.length; i++) {
       const [z, y, check] = tileUnits[i];
-      const crc = new ByteReader(check.payload).u32le('SYMBOL_CHECKSUM');
+      const reader = new ByteReader(check.payload);
+      const crc = reader.u32le('SYMBOL_CHECKSUM');
+      reader.expectEnd('SYMBOL_CHECKSUM');
       const tileFrame = await this.decodeTile(z.payload, y.payload, crc, tiles[i], channels, params.quality100, options.signal);
       pasteFrame(out, tileFrame, tiles[i]);
     }
@@ -406,9 +402,7 @@ export function parseImageUnits(units: readonly ContainerUnit[], limits?: Partia
   if (known[0]?.type !== UnitType.IMAGE_INFO) throw new BitstreamError('File does not start with IMAGE_INFO');
   if (known[1]?.type !== UnitType.CODING_PARAMS) throw new BitstreamError('IMAGE_INFO is not followed by CODING_PARAMS');
   const info = decodeImageInfo(known[0].payload, limits);
-  const r = new ByteReader(known[1].payload);
-  const params: CodingParams = { quality100: r.u16le('quality'), tileSize: r.varuint('tile size') };
-  r.expectEnd('CODING_PARAMS');
+  const params = decodeCodingParams(known[1].payload);
   let i = 2;
   let alphaUnit: ContainerUnit | undefined;
   if (known[i]?.type === UnitType.ALPHA) alphaUnit = known[i++];

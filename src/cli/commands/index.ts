@@ -5,7 +5,9 @@
  */
 import { defineCommands, type CommandTable } from '../command.js';
 import { GLOBAL_OPTIONS } from '../globals.js';
+import { decodeCommand } from './decode.js';
+import { encodeCommand } from './encode.js';
 import { helpCommand } from './help.js';
 import { infoCommand } from './info.js';
 
-export const COMMANDS: CommandTable = defineCommands([infoCommand, helpCommand], GLOBAL_OPTIONS);
+export const COMMANDS: CommandTable = defineCommands([encodeCommand, decodeCommand, infoCommand, helpCommand], GLOBAL_OPTIONS);

@@ -1,5 +1,5 @@
 import { COLOUR_MATRICES, type ImageInfo } from '../../bitstream/image-info.js';
-import { inspect, type ContainerSummary } from '../../bitstream/inspect.js';
+import { inspect, type CodingSummary, type ContainerSummary } from '../../bitstream/inspect.js';
 import { hexByte } from '../../bitstream/units.js';
 import type { Command } from '../command.js';
 import { displayName, readInput } from '../io.js';
@@ -14,6 +14,16 @@ function describeImage(image: ImageInfo): string {
     image.fullRange ? 'full range' : 'limited range',
     image.alpha ? 'alpha' : 'no alpha',
   ].join(', ');
+}
+
+function describeCoding(c: CodingSummary): string {
+  const tiles = c.tiles === null ? '' : ` (${c.tiles} tile${c.tiles === 1 ? '' : 's'})`;
+  return `quality ${c.quality}, tile size ${c.tileSize}${tiles}`;
+}
+
+/** Three significant decimals for small rates, fewer digits for large ones. */
+export function formatBpp(bpp: number): string {
+  return bpp >= 100 ? bpp.toFixed(0) : bpp >= 10 ? bpp.toFixed(2) : bpp.toFixed(3);
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
@@ -32,8 +42,10 @@ export function formatSummary(file: string, s: ContainerSummary): string {
     `codec       ${s.codecId}`,
     `model hash  ${s.modelHash}`,
     `image       ${s.image ? describeImage(s.image) : 'none (no IMAGE_INFO unit)'}`,
-    `units       ${s.units.length}`,
   ];
+  if (s.coding) lines.push(`coding      ${describeCoding(s.coding)}`);
+  if (s.image) lines.push(`rate        ${formatBpp((s.byteLength * 8) / (s.image.width * s.image.height))} bits per pixel`);
+  lines.push(`units       ${s.units.length}`);
   if (s.units.length > 0) {
     const rows = s.units.map((u, i) => [
       String(i),
@@ -54,7 +66,8 @@ export const infoCommand: Command = {
   summary: "show a file's header and units",
   description:
     "Check a file's structure (magic number, version, CRCs, limits) and print its header, " +
-    'the image description and the list of units with their type names, offsets and sizes. ' +
+    'the image description, the coding parameters (quality, tile grid), the rate in bits ' +
+    'per pixel and the list of units with their type names, offsets and sizes. ' +
     'No image data is decoded.',
   arguments: [{ name: 'file', description: 'a neurocodec file, or - to read standard input' }],
   options: {

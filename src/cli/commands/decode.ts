@@ -1,0 +1,97 @@
+import type { DecodeOptions } from '../../api.js';
+import { resolveLimits } from '../../bitstream/limits.js';
+import type { OutputFormat } from '../../image/io.js';
+import type { Command } from '../command.js';
+import { displayName, displayOutput, readInput, writeOutput } from '../io.js';
+import { numberOption, stringOption } from '../options.js';
+import { UsageError } from '../usage-error.js';
+
+/** What `codec decode --json` prints. */
+export interface DecodeReport {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  channels: number;
+  /** The quality the file was coded at. */
+  quality: number;
+  format: OutputFormat;
+  /** Size of the image file written. */
+  bytes: number;
+  ms: number;
+}
+
+export const decodeCommand: Command = {
+  name: 'decode',
+  summary: 'decode a neurocodec file to an image',
+  description:
+    "Decode a neurocodec file to an image file. The format comes from OUT's extension " +
+    '(png, jpg/jpeg, webp, avif, tif/tiff, gif, heif; PNG for any other extension), or from --format, which wins; ' +
+    'standard output (-) gets PNG unless --format says otherwise. The file is written ' +
+    'atomically: a failed or interrupted run leaves no partial output. A file made by ' +
+    'another codec or other weights than --codec fails with ERR_MODEL_MISMATCH.',
+  arguments: [
+    { name: 'input', description: 'a neurocodec file, or - for standard input' },
+    { name: 'output', description: 'the image file to write, or - for standard output' },
+  ],
+  options: {
+    codec: { type: 'string', valueName: 'ID', description: 'codec id or folder (default: the one named in the file)' },
+    threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores)' },
+    format: { type: 'string', short: 'f', valueName: 'FMT', description: 'output format: png, jpg, webp, avif, tiff, gif, ...' },
+    'max-pixels': { type: 'string', valueName: 'N', description: 'refuse files of more than N pixels (default 268402689)' },
+    json: { type: 'boolean', description: 'print a JSON report on standard output' },
+    quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
+  },
+  examples: [
+    'codec decode photo.ncdc photo.png',
+    'codec decode photo.ncdc photo.webp',
+    'codec decode --format jpg - - < photo.ncdc > photo.jpg',
+  ],
+  async run({ args, options, io }) {
+    // the library is loaded on use, so that `codec info` and `--help` start fast
+    const [{ checkDecodeOptions, decode }, { encodeImage, formatForPath, toOutputFormat }] = await Promise.all([
+      import('../../api.js'),
+      import('../../image/io.js'),
+    ]);
+    const [input, output] = args;
+    const started = performance.now();
+    const json = options.json === true;
+    const maxPixels = numberOption(options, 'max-pixels');
+    const decodeOpts: DecodeOptions = {
+      codec: stringOption(options, 'codec'),
+      threads: numberOption(options, 'threads'),
+      signal: io.signal,
+      limits: maxPixels === undefined ? undefined : { maxPixels },
+    };
+    checkDecodeOptions(decodeOpts);
+    if (decodeOpts.limits) resolveLimits(decodeOpts.limits);
+    const name = stringOption(options, 'format');
+    const format = toOutputFormat(name ?? (output === '-' ? 'png' : formatForPath(output)));
+    if (json && output === '-') throw new UsageError("option '--json' cannot be used when the image goes to standard output");
+
+    const bytes = await readInput(input, io, io.signal);
+    const image = await decode(bytes, decodeOpts);
+    const file = await encodeImage(image, format);
+    await writeOutput(output, file, io, io.signal);
+
+    const report: DecodeReport = {
+      input,
+      output,
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+      quality: image.quality,
+      format,
+      bytes: file.length,
+      ms: Math.round(performance.now() - started),
+    };
+    if (json) {
+      io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    } else if (options.quiet !== true) {
+      io.stderr.write(
+        `${displayName(input)} -> ${displayOutput(output)}: ${report.width}x${report.height}, ${report.channels} channel${report.channels === 1 ? '' : 's'}, ` +
+          `quality ${report.quality}, ${format} ${report.bytes} bytes (${report.ms} ms)\n`,
+      );
+    }
+  },
+};
