@@ -186,6 +186,13 @@ class FactorizedPrior(nn.Module):
         return tables
 
 
+def gain_init(lambdas):
+    """Starting gains: quantisation step ~ 1/gain and the best step for MSE goes as
+    1/sqrt(lambda), so gain_k = sqrt(lambda_k / geometric mean of the lambdas)."""
+    lam = torch.tensor(lambdas, dtype=torch.float32)
+    return (lam / lam.log().mean().exp()).sqrt()
+
+
 def full_precision(fn):
     """Run a rate term in fp32 even inside a bf16 autocast region."""
     def wrapped(*args):
@@ -229,8 +236,9 @@ class ImageCodec(nn.Module):
         self.prior_z = FactorizedPrior(Nz)
         K = len(lambdas)
         self.register_buffer('lambdas', torch.tensor(lambdas, dtype=torch.float32))
-        self.gain = nn.Parameter(torch.ones(K, M))
-        self.inv_gain = nn.Parameter(torch.ones(K, M))
+        g0 = gain_init(lambdas).view(K, 1).repeat(1, M)
+        self.gain = nn.Parameter(g0.clone())
+        self.inv_gain = nn.Parameter(1 / g0)
 
     def gains(self, q):
         """Gain vectors for a continuous rate index q in [0, K-1] (geometric interpolation)."""
