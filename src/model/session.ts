@@ -36,6 +36,7 @@ export class ModelSessions {
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
+          enableCpuMemArena: false,
         }),
       );
       this.sessions.set(stage, s);
