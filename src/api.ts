@@ -23,7 +23,7 @@ export interface EncodeOptions {
   codec?: string;
   /** Threads per network run (onnxruntime intra-op threads); default: onnxruntime's choice. */
   threads?: number;
-  /** Tile side for large images (a multiple of the codec's padding factor, 64); default 2048. */
+  /** Tile side for large images (a multiple of the codec's padding factor, 64); default: whole image up to 2.6 megapixels, else 1280. */
   tileSize?: number;
   /** Cancels the work; the promise rejects with AbortError. */
   signal?: AbortSignal;

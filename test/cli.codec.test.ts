@@ -93,7 +93,7 @@ describe('codec encode', () => {
     expect(readdirSync(out)).toEqual(['odd.ncdc']);
     const s = inspect(readFileSync(join(out, 'odd.ncdc')));
     expect(s.codecId).toBe('tiny');
-    expect(s.coding).toEqual({ quality: 60, tileSize: 2048, tiles: 1 });
+    expect(s.coding).toEqual({ quality: 60, tileSize: 128, tiles: 1 });
   });
 
   it('pipes from standard input to standard output', async () => {
@@ -175,11 +175,11 @@ describe('codec info', () => {
     expect(r.status).toBe(0);
     const text = r.stdout.toString('utf8');
     expect(text).toContain('image       96x80, 4 channels, 8-bit, identity (RGB) (matrix 0), full range, alpha');
-    expect(text).toContain('coding      quality 60, tile size 2048 (1 tile)');
+    expect(text).toContain('coding      quality 60, tile size 128 (1 tile)');
     expect(text).toContain(`rate        ${((tinyFile.length * 8) / (96 * 80)).toFixed(3)} bits per pixel`);
     expect(text).toMatch(/^ +1 +0x07 +CODING_PARAMS +\d+ +4 +\d+/m);
     const json = JSON.parse((await inProcess(['info', '--json', tinyPath])).stdout.toString('utf8'));
-    expect(json.coding).toEqual({ quality: 60, tileSize: 2048, tiles: 1 });
+    expect(json.coding).toEqual({ quality: 60, tileSize: 128, tiles: 1 });
     expect(json.image).toMatchObject({ width: 96, height: 80, channels: 4, alpha: true });
   });
 });

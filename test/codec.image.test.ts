@@ -63,7 +63,8 @@ describe('LearnedImageCodec', () => {
     expect(s.codecId).toBe('tiny');
     expect(s.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
     expect(s.image).toMatchObject({ width: 77, height: 45, channels: 3, bitDepth: 8, alpha: false });
-    expect(s.coding).toEqual({ quality: 42.5, tileSize: 2048, tiles: 1 });
+    // small images are one tile whose side is the image's larger side rounded up to 64
+    expect(s.coding).toEqual({ quality: 42.5, tileSize: 128, tiles: 1 });
     const { frame, info, quality } = await codec.decode(bytes);
     expect(quality).toBe(42.5);
     expect(info.width).toBe(77);
@@ -154,7 +155,7 @@ describe('LearnedImageCodec', () => {
       expect((err as Error).message, what).toMatch(message);
     }
     expect(() => parseImageUnits(readContainer(rebuild(units.slice(1))).units)).toThrow(BitstreamError);
-    expect(decodeCodingParams(units[1].payload)).toEqual({ quality100: 5000, tileSize: 2048 });
+    expect(decodeCodingParams(units[1].payload)).toEqual({ quality100: 5000, tileSize: 128 });
   });
 
   it('applies the decoder limits before allocating', async () => {

@@ -28,8 +28,10 @@ import { loadCodecBundle, type CodecBundle } from '../model/manifest.js';
 import { ModelSessions, type Tensor4 } from '../model/session.js';
 import { decodeAlpha, encodeAlpha } from './alpha.js';
 
-/** Largest tile side; bigger images are cut into independent tiles to bound memory. */
-export const DEFAULT_TILE = 2048;
+/** Images of up to this many pixels are coded as one tile. */
+export const SINGLE_TILE_PIXELS = 2_600_000;
+/** Tile side for larger images: independent tiles bound the networks' working memory. */
+export const DEFAULT_TILE = 1280;
 
 export interface ImageEncodeOptions {
   /** 1..100, continuous. */
@@ -330,10 +332,15 @@ export class LearnedImageCodec {
     return this.assemble(frame, plan, ys, Math.round(options.quality * 100), options.signal);
   }
 
-  /** Checks options and cuts the frame into tiles. */
+  /**
+   * Checks options and cuts the frame into tiles. Without a tileSize, an image of up to
+   * SINGLE_TILE_PIXELS is coded whole (no seams) and a larger one in DEFAULT_TILE squares,
+   * which bounds the networks' working memory (about 2 GiB peak at either size).
+   */
   plan(frame: Frame, options: { quality?: number; tileSize?: number }): { tiles: Tile[]; tileSize: number } {
     const pad = this.bundle.manifest.paddingFactor;
-    const tileSize = options.tileSize ?? DEFAULT_TILE;
+    const whole = Math.ceil(Math.max(frame.width, frame.height) / pad) * pad;
+    const tileSize = options.tileSize ?? (frame.width * frame.height <= SINGLE_TILE_PIXELS ? whole : DEFAULT_TILE);
     if (!Number.isInteger(tileSize) || tileSize < pad || tileSize % pad !== 0 || tileSize > 65535) {
       throw invalidOption(`multiple of ${pad} between ${pad} and 65472`, 'tileSize', tileSize);
     }

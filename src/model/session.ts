@@ -36,7 +36,6 @@ export class ModelSessions {
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
-          enableCpuMemArena: false,
         }),
       );
       this.sessions.set(stage, s);

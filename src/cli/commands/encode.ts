@@ -151,7 +151,7 @@ export const encodeCommand: Command = {
     'target-bytes': { type: 'string', valueName: 'N', description: 'aim for a file of N bytes (the quality is searched for)' },
     codec: { type: 'string', valueName: 'ID', description: 'codec id (a folder of codecs/) or a codec folder (default nc-small)' },
     threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores, divided by --jobs)' },
-    'tile-size': { type: 'string', valueName: 'N', description: 'tile side for large images, a multiple of 64 (default 2048)' },
+    'tile-size': { type: 'string', valueName: 'N', description: 'tile side, a multiple of 64 (default: whole image up to 2.6 MP, else 1280)' },
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse images of more than N pixels (default 268402689)' },
     'out-dir': { type: 'string', valueName: 'DIR', description: `batch mode: write each input to DIR/<name>${FILE_EXTENSION}` },
     jobs: { type: 'string', short: 'j', valueName: 'N', description: 'batch mode: files encoded at the same time (default 1)' },
