@@ -116,3 +116,56 @@ export {
   type UnitTypeInfo,
   type UnitTypeName,
 } from './bitstream/units.js';
+
+// ---------------------------------------------------------------------------------------
+// video: ffmpeg I/O and Matroska mux/demux
+
+export {
+  ProcessExitError,
+  STDERR_TAIL_BYTES,
+  ffmpegEncoders,
+  findFfmpeg,
+  findFfprobe,
+  mp4VideoEncoder,
+  probe,
+  readFrames,
+  resetToolPaths,
+  runFfmpeg,
+  writeFrames,
+  type AudioStreamInfo,
+  type FrameLike,
+  type MediaInput,
+  type ProbeOptions,
+  type ProbeResult,
+  type Rational,
+  type ReadFramesOptions,
+  type RgbFrame,
+  type VideoOutputFormat,
+  type VideoStreamInfo,
+  type WriteFramesOptions,
+  type WriteFramesResult,
+} from './video/ffmpeg.js';
+
+export {
+  BufferSink,
+  MATROSKA_LIMITS,
+  MatroskaWriter,
+  NEUROCODEC_CODEC_ID,
+  extractAudio,
+  fileSink,
+  readMatroska,
+  streamSink,
+  writeNeurocodecMatroska,
+  type AudioCopy,
+  type CodedFrame,
+  type MatroskaLimits,
+  type MatroskaSink,
+  type MatroskaWriterOptions,
+  type MkvBlock,
+  type MkvCuePoint,
+  type MkvFile,
+  type MkvTrack,
+  type NeurocodecMatroskaOptions,
+  type NeurocodecMatroskaResult,
+  type ReadMatroskaOptions,
+} from './video/matroska.js';

@@ -211,6 +211,16 @@ async function runCollect(
   return Buffer.concat(chunks);
 }
 
+/**
+ * Run ffmpeg with `args` (after `-hide_banner -nostdin -v error`) and collect its stdout
+ * (at most 16 MiB).
+ * @example await runFfmpeg(['-i', 'in.mp4', '-vn', '-c:a', 'copy', 'a.mka'], { what: 'cannot extract audio' });
+ * @throws InputError with the stderr tail when ffmpeg fails, AbortError when the signal fires.
+ */
+export function runFfmpeg(args: readonly string[], options: { what: string; signal?: AbortSignal }): Promise<Buffer> {
+  return runCollect('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', ...args], options);
+}
+
 // ---------------------------------------------------------------------------------------
 // probe()
 
