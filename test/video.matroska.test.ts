@@ -177,6 +177,36 @@ describe('MatroskaWriter checks', () => {
   });
 });
 
+describe('readMatroska lacing', () => {
+  /** A file with one SimpleBlock carrying `payload`, its flags set to `lacing`. */
+  async function laced(lacing: number, payload: number[]): Promise<Uint8Array> {
+    const sink = new BufferSink();
+    const track: MkvTrack = { number: 1, uid: 1n, type: 2, codecId: 'A_TEST', audio: { samplingFrequency: 8000, channels: 1 } };
+    const w = new MatroskaWriter(sink, { tracks: [track] });
+    const data = new Uint8Array(payload);
+    await w.addBlock({ track: 1, timestamp: 0, keyframe: true, data });
+    await w.finish();
+    const bytes = new Uint8Array(sink.bytes());
+    const at = Buffer.from(bytes).indexOf(Buffer.from(data));
+    bytes[at - 1] |= lacing << 1; // the flags byte sits just before the payload
+    return bytes;
+  }
+  const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+
+  it('splits Xiph, EBML and fixed laces, and rejects bad ones', async () => {
+    const xiph = readMatroska(await laced(1, [2, 3, 2, ...Buffer.from('aaabbc')]));
+    expect(xiph.blocks.map((b) => text(b.data))).toEqual(['aaa', 'bb', 'c']);
+    const ebml = readMatroska(await laced(3, [2, 0x83, 0x80 | 62, ...Buffer.from('aaabbc')]));
+    expect(ebml.blocks.map((b) => text(b.data))).toEqual(['aaa', 'bb', 'c']);
+    const fixed = readMatroska(await laced(2, [2, ...Buffer.from('aabbcc')]));
+    expect(fixed.blocks.map((b) => text(b.data))).toEqual(['aa', 'bb', 'cc']);
+    const uneven = await laced(2, [2, ...Buffer.from('aabbc')]);
+    expect(() => readMatroska(uneven)).toThrow(BitstreamError);
+    const tooLong = await laced(1, [1, 200, ...Buffer.from('ab')]);
+    expect(() => readMatroska(tooLong)).toThrow(/lace sizes/);
+  });
+});
+
 describe('readMatroska on hostile input', () => {
   let sample: Uint8Array;
   beforeAll(async () => {
