@@ -2,31 +2,57 @@ import { invalidOption } from '../errors.js';
 import { PROB_SCALE } from '../coder/constants.js';
 
 /**
- * Max-heap of symbol indexes ordered by a key (ties: lower index first), so that the
- * adjustment order — and with it the resulting table — is fully deterministic.
+ * Max-heap of symbol indexes ordered by `keys[i]` (ties: lower index first). The order is
+ * total, so the pop sequence — and with it the resulting table — does not depend on how the
+ * heap was built. Keys live in a typed array; `update(i)` is called after changing keys[i]
+ * of the element just popped, before pushing it back.
  */
 class IndexHeap {
-  readonly #items: number[] = [];
-  constructor(readonly key: (i: number) => number) {}
-
-  get size(): number {
-    return this.#items.length;
+  readonly #items: Int32Array;
+  #size = 0;
+  constructor(
+    readonly keys: Float64Array,
+    members: Iterable<number>,
+    capacity: number,
+  ) {
+    this.#items = new Int32Array(capacity);
+    for (const i of members) this.#items[this.#size++] = i;
+    for (let p = (this.#size >> 1) - 1; p >= 0; p--) this.#down(p);
   }
 
   #above(a: number, b: number): boolean {
-    const ka = this.key(a);
-    const kb = this.key(b);
+    const ka = this.keys[a];
+    const kb = this.keys[b];
     return ka > kb || (ka === kb && a < b);
+  }
+
+  #down(p: number): void {
+    const h = this.#items;
+    const n = this.#size;
+    for (;;) {
+      const l = 2 * p + 1;
+      const r = l + 1;
+      let m = p;
+      if (l < n && this.#above(h[l], h[m])) m = l;
+      if (r < n && this.#above(h[r], h[m])) m = r;
+      if (m === p) return;
+      const t = h[m];
+      h[m] = h[p];
+      h[p] = t;
+      p = m;
+    }
   }
 
   push(i: number): void {
     const h = this.#items;
-    h.push(i);
-    let c = h.length - 1;
+    let c = this.#size++;
+    h[c] = i;
     while (c > 0) {
       const p = (c - 1) >> 1;
       if (!this.#above(h[c], h[p])) break;
-      [h[c], h[p]] = [h[p], h[c]];
+      const t = h[c];
+      h[c] = h[p];
+      h[p] = t;
       c = p;
     }
   }
@@ -34,23 +60,14 @@ class IndexHeap {
   pop(): number {
     const h = this.#items;
     const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let p = 0;
-      for (;;) {
-        const l = 2 * p + 1;
-        const r = l + 1;
-        let m = p;
-        if (l < h.length && this.#above(h[l], h[m])) m = l;
-        if (r < h.length && this.#above(h[r], h[m])) m = r;
-        if (m === p) break;
-        [h[m], h[p]] = [h[p], h[m]];
-        p = m;
-      }
-    }
+    h[0] = h[--this.#size];
+    if (this.#size > 0) this.#down(0);
     return top;
   }
+}
+
+function* range(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
 }
 
 /**
@@ -100,22 +117,28 @@ export function quantizePmfToCdf(pmf: ArrayLike<number>): Uint32Array {
   }
   let diff = PROB_SCALE - sum;
   if (diff > 0) {
-    const heap = new IndexHeap((i) => share[i] / (freq[i] + 0.5));
-    for (let i = 0; i < n; i++) heap.push(i);
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = share[i] / (freq[i] + 0.5);
+    const heap = new IndexHeap(keys, range(n), n);
     while (diff > 0) {
       const i = heap.pop();
       freq[i]++;
       diff--;
+      keys[i] = share[i] / (freq[i] + 0.5);
       heap.push(i);
     }
   } else if (diff < 0) {
     // pop the smallest loss first: negate the key of a max-heap
-    const heap = new IndexHeap((i) => -share[i] / (freq[i] - 0.5));
-    for (let i = 0; i < n; i++) if (freq[i] > 1) heap.push(i);
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = -share[i] / (freq[i] - 0.5);
+    const heap = new IndexHeap(keys, (function* () {
+      for (let i = 0; i < n; i++) if (freq[i] > 1) yield i;
+    })(), n);
     while (diff < 0) {
       const i = heap.pop();
       freq[i]--;
       diff++;
+      keys[i] = -share[i] / (freq[i] - 0.5);
       if (freq[i] > 1) heap.push(i);
     }
   }
