@@ -118,7 +118,7 @@ export {
 } from './bitstream/units.js';
 
 // ---------------------------------------------------------------------------------------
-// video: ffmpeg I/O and Matroska mux/demux
+// video: ffmpeg I/O, Matroska mux/demux, the sequence header and the all-intra video path
 
 export {
   ProcessExitError,
@@ -169,3 +169,35 @@ export {
   type NeurocodecMatroskaResult,
   type ReadMatroskaOptions,
 } from './video/matroska.js';
+
+export {
+  VIDEO_EXTENSIONS,
+  decodeVideo,
+  encodeVideo,
+  inspectVideo,
+  isMatroska,
+  isVideoPath,
+  type VideoDecodeOptions,
+  type VideoDecodeResult,
+  type VideoEncodeOptions,
+  type VideoEncodeResult,
+  type VideoFrameSummary,
+  type VideoProgress,
+  type VideoSummary,
+} from './video/codec.js';
+
+export {
+  FrameFormat,
+  FrameType,
+  MAX_FPS,
+  SEQUENCE_MAGIC,
+  SEQUENCE_VERSION,
+  frameTypeName,
+  readFramePayload,
+  readSequenceHeader,
+  writeFramePayload,
+  writeSequenceHeader,
+  type FrameTypeName,
+  type SequenceHeader,
+  type SequenceHeaderInput,
+} from './video/sequence.js';

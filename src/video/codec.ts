@@ -1,0 +1,458 @@
+/**
+ * The video path, all-intra: every frame is an I-frame coded by the learned image codec.
+ *
+ * encodeVideo: ffmpeg decodes the input to RGB frames one at a time, each is coded and
+ * muxed at once into Matroska (track 1 `V_NEUROCODEC`, the sequence header as
+ * CodecPrivate, every block a keyframe), and the input's audio is copied packet for packet.
+ * Memory holds one frame and one Matroska cluster, whatever the clip's length.
+ *
+ * decodeVideo: reads our Matroska file, decodes the frames one by one and hands them to
+ * ffmpeg (mp4, y4m or mkv) with the audio put back.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { checkDecodeOptions, checkEncodeOptions, getCodec } from '../api.js';
+import { checkModel, toHex } from '../bitstream/container.js';
+import { checkLimit, resolveLimits, type Limits } from '../bitstream/limits.js';
+import type { LearnedImageCodec } from '../codec/image.js';
+import { BitstreamError, InputError, InvalidOptionError, ModelMismatchError, OutputError, fsReason, invalidOption, throwIfAborted } from '../errors.js';
+import { probe, readFrames, writeFrames, type MediaInput, type Rational, type RgbFrame, type VideoOutputFormat } from './ffmpeg.js';
+import {
+  MatroskaWriter,
+  NEUROCODEC_CODEC_ID,
+  fileSink,
+  readMatroska,
+  writeNeurocodecMatroska,
+  type CodedFrame,
+  type MatroskaSink,
+  type MkvFile,
+  type MkvTrack,
+} from './matroska.js';
+import { SEQUENCE_VERSION, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type FrameTypeName, type SequenceHeader } from './sequence.js';
+
+/** File extensions taken for video inputs. */
+export const VIDEO_EXTENSIONS: readonly string[] = Object.freeze(['.mp4', '.mkv', '.webm', '.mov', '.y4m', '.avi', '.m4v']);
+
+/** Whether a path names a video file by its extension. */
+export function isVideoPath(path: string): boolean {
+  const dot = path.lastIndexOf('.');
+  return dot > 0 && VIDEO_EXTENSIONS.includes(path.slice(dot).toLowerCase());
+}
+
+/** Whether bytes start like a Matroska/WebM (EBML) file. */
+export function isMatroska(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3;
+}
+
+/** Progress of an encode or decode, reported after each frame. */
+export interface VideoProgress {
+  /** Frames done. */
+  frames: number;
+  /** Frames expected, when known. */
+  totalFrames: number | undefined;
+  /** Coded bytes so far (frame payloads). */
+  bytes: number;
+  /** Milliseconds since the start. */
+  elapsedMs: number;
+  fps: Rational;
+}
+
+export interface VideoEncodeOptions {
+  /** 1..100, continuous; default 75. */
+  quality?: number;
+  /** Codec id or folder; default `nc-small`. */
+  codec?: string;
+  threads?: number;
+  signal?: AbortSignal;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  /** Frame rate of a stream input (default 25); a file's own rate is used otherwise. */
+  fps?: Rational;
+  /** Copy the audio of a file input (default true). */
+  audio?: boolean;
+  /** Called after each frame is coded. */
+  onProgress?: (progress: VideoProgress) => void;
+}
+
+export interface VideoEncodeResult {
+  frames: number;
+  width: number;
+  height: number;
+  fps: Rational;
+  quality: number;
+  /** Coded bytes of all frames (frame payloads, not counting Matroska framing or audio). */
+  videoBytes: number;
+  /** Video bits per second. */
+  bitrate: number;
+  /** Duration in ms. */
+  duration: number;
+  audioTracks: number;
+  sequenceHeader: SequenceHeader;
+}
+
+export interface VideoDecodeOptions {
+  /** Codec id or folder; default: the one the file names. */
+  codec?: string;
+  threads?: number;
+  signal?: AbortSignal;
+  /** Output container; default from the output path's extension, y4m for a stream. */
+  format?: VideoOutputFormat;
+  /** Tighter limits for sizes read from the file. */
+  limits?: Partial<Limits>;
+  /** Put the audio back (default true; y4m never has audio). */
+  audio?: boolean;
+  /** Called after each frame is decoded. */
+  onProgress?: (progress: VideoProgress) => void;
+}
+
+export interface VideoDecodeResult {
+  frames: number;
+  width: number;
+  height: number;
+  fps: Rational;
+  format: VideoOutputFormat;
+  /** The ffmpeg encoder used for the output video. */
+  encoder: string;
+  audioTracks: number;
+  sequenceHeader: SequenceHeader;
+}
+
+function checkFps(fps: unknown): Rational {
+  const f = fps as Rational;
+  if (!f || typeof f !== 'object' || !Number.isInteger(f.num) || !Number.isInteger(f.den) || f.num <= 0 || f.den <= 0 || f.num / f.den > 1000) {
+    throw invalidOption('{ num, den } of positive integers, at most 1000 frames per second', 'fps', JSON.stringify(fps));
+  }
+  return { num: f.num, den: f.den };
+}
+
+/** A path next to `path` for writing before an atomic rename. */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+async function renameInto(tmp: string, path: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new OutputError(`cannot write '${path}': ${fsReason(err)}`, { cause: err });
+  }
+}
+
+/** A codec named by a file: one that is not installed is a property of the input. */
+async function codecForFile(id: string, option: string | undefined, threads: number | undefined): Promise<LearnedImageCodec> {
+  if (option !== undefined) return getCodec(option, threads);
+  try {
+    return await getCodec(id, threads);
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    throw new ModelMismatchError(`the file was written by codec '${id}', which is not installed (pass its folder as the codec option)`);
+  }
+}
+
+/**
+ * Encode a video into a neurocodec Matroska file, all-intra, with the input's audio copied.
+ * The input is a path (any format ffmpeg reads) or a Readable; the output a path (written
+ * atomically: a failure leaves nothing behind), a Writable or a {@link MatroskaSink}.
+ * @example
+ * const { frames, bitrate } = await encodeVideo('clip.mp4', 'clip.mkv', { quality: 60 });
+ * @throws InvalidOptionError for bad options or an unknown codec; InputError when ffmpeg
+ *   cannot read the input or it has no frames; OutputError when the output cannot be
+ *   written; ModelMismatchError when the codec's files do not match its manifest;
+ *   AbortError when `signal` fires.
+ */
+export async function encodeVideo(input: MediaInput, output: string | Writable | MatroskaSink, options: VideoEncodeOptions = {}): Promise<VideoEncodeResult> {
+  checkEncodeOptions({ quality: options.quality, codec: options.codec, threads: options.threads, signal: options.signal });
+  if (options.maxFrames !== undefined && (!Number.isInteger(options.maxFrames) || options.maxFrames < 1 || options.maxFrames > 1_000_000)) {
+    throw invalidOption('integer between 1 and 1000000', 'maxFrames', options.maxFrames);
+  }
+  if (typeof output === 'string' && output.length === 0) throw invalidOption('non-empty path', 'output', output);
+  const { signal } = options;
+  throwIfAborted(signal);
+  const started = performance.now();
+  const quality100 = Math.round((options.quality ?? 75) * 100);
+  const codec = await getCodec(options.codec ?? 'nc-small', options.threads);
+
+  let fps = options.fps === undefined ? { num: 25, den: 1 } : checkFps(options.fps);
+  let declared = 0;
+  if (typeof input === 'string') {
+    const info = await probe(input, { signal });
+    const v = info.video[0];
+    if (!v) throw new InputError(`cannot read '${input}': it has no video stream`);
+    if (options.fps === undefined && v.fps.num > 0) fps = { num: v.fps.num, den: v.fps.den };
+    if (v.frames !== undefined && (v.framesFrom === 'container' || v.framesFrom === 'counted')) declared = v.frames;
+    if (options.maxFrames !== undefined) declared = Math.min(declared, options.maxFrames);
+  }
+
+  const source = readFrames(input, { signal, maxFrames: options.maxFrames });
+  const it = source[Symbol.asyncIterator]();
+  let tmp: string | undefined;
+  try {
+    const first = await it.next();
+    if (first.done) throw new InputError(`cannot read ${typeof input === 'string' ? `'${input}'` : 'the input stream'}: it has no video frames`);
+    const { width, height } = first.value;
+    const sequenceHeader: SequenceHeader = {
+      version: SEQUENCE_VERSION,
+      codecId: codec.id,
+      modelHash: codec.bundle.hashPrefix,
+      width,
+      height,
+      fps,
+      frameCount: declared,
+      intraPeriod: 1,
+      quality100,
+      frameFormat: 0,
+    };
+    const headerBytes = writeSequenceHeader(sequenceHeader);
+
+    let frames = 0;
+    let videoBytes = 0;
+    async function* coded(): AsyncGenerator<CodedFrame> {
+      let next: IteratorResult<RgbFrame> = first;
+      while (!next.done) {
+        const f = next.value;
+        if (f.width !== width || f.height !== height) throw new InputError(`frame ${frames} is ${f.width}x${f.height}, the first was ${width}x${height}`);
+        const bytes = await codec.encode({ data: f.data, width, height, channels: 3 }, { quality: quality100 / 100, signal });
+        const data = writeFramePayload('I', bytes);
+        frames++;
+        videoBytes += data.length;
+        options.onProgress?.({ frames, totalFrames: declared || undefined, bytes: videoBytes, elapsedMs: performance.now() - started, fps });
+        yield { data, keyframe: true };
+        next = await it.next();
+      }
+    }
+
+    let target: string | Writable | MatroskaSink = output;
+    if (typeof output === 'string' && output !== '-') target = tmp = tempPathFor(output);
+    else if (output === '-') throw invalidOption('path, Writable or MatroskaSink', 'output', output);
+    const res = await writeNeurocodecMatroska(coded(), target, {
+      width,
+      height,
+      fps,
+      sequenceHeader: headerBytes,
+      audioFrom: typeof input === 'string' && options.audio !== false ? input : undefined,
+      signal,
+    });
+    if (tmp !== undefined) {
+      await renameInto(tmp, output as string);
+      tmp = undefined;
+    }
+    const seconds = (frames * fps.den) / fps.num;
+    return {
+      frames,
+      width,
+      height,
+      fps,
+      quality: quality100 / 100,
+      videoBytes,
+      bitrate: seconds > 0 ? (videoBytes * 8) / seconds : 0,
+      duration: res.duration,
+      audioTracks: res.audioTracks,
+      sequenceHeader,
+    };
+  } finally {
+    await it.return?.(undefined).catch(() => undefined);
+    if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** One frame of a neurocodec video as {@link inspectVideo} lists it. */
+export interface VideoFrameSummary {
+  index: number;
+  /** ms. */
+  timestamp: number;
+  /** Frame type, or `?` for a reserved type byte. */
+  type: FrameTypeName | '?';
+  keyframe: boolean;
+  /** Payload bytes. */
+  bytes: number;
+}
+
+export interface VideoSummary {
+  byteLength: number;
+  sequenceHeader: Omit<SequenceHeader, 'modelHash'> & { modelHash: string; quality: number };
+  /** Duration in ms, when the file says. */
+  duration: number | undefined;
+  audioTracks: { number: number; codecId: string; sampleRate?: number; channels?: number; packets: number }[];
+  frames: VideoFrameSummary[];
+  videoBytes: number;
+  /** Video bits per second. */
+  bitrate: number;
+}
+
+interface ParsedVideo {
+  mkv: MkvFile;
+  track: MkvTrack;
+  seq: SequenceHeader;
+  blocks: MkvFile['blocks'];
+  /** ms per timestamp tick. */
+  scale: number;
+}
+
+function parseVideo(bytes: Uint8Array, limits?: Partial<Limits>): ParsedVideo {
+  const lim = resolveLimits(limits);
+  if (!isMatroska(bytes)) throw new BitstreamError('not a Matroska file (no EBML header)');
+  const mkv = readMatroska(bytes);
+  const track = mkv.tracks.find((t) => t.codecId === NEUROCODEC_CODEC_ID);
+  if (!track) throw new BitstreamError(`the file has no ${NEUROCODEC_CODEC_ID} video track`);
+  if (!track.codecPrivate) throw new BitstreamError('the video track has no sequence header (CodecPrivate)');
+  const seq = readSequenceHeader(track.codecPrivate, limits);
+  const blocks = mkv.blocks.filter((b) => b.track === track.number);
+  checkLimit('maxFrames', blocks.length, lim.maxFrames);
+  if (blocks.length === 0) throw new BitstreamError('the video track has no frames');
+  return { mkv, track, seq, blocks, scale: mkv.timestampScale / 1e6 };
+}
+
+/**
+ * Describe a neurocodec Matroska file without decoding any frame: the sequence header,
+ * the audio tracks and every frame's type and size.
+ * @example const { sequenceHeader, frames } = inspectVideo(await readFile('clip.mkv'));
+ * @throws BitstreamError / LimitExceededError for a malformed file.
+ */
+export function inspectVideo(bytes: Uint8Array, limits?: Partial<Limits>): VideoSummary {
+  const { mkv, seq, blocks, scale } = parseVideo(bytes, limits);
+  const frames: VideoFrameSummary[] = blocks.map((b, index) => {
+    let type: FrameTypeName | '?' = '?';
+    try {
+      type = readFramePayload(b.data, index).type;
+    } catch {
+      // listed as '?'
+    }
+    return { index, timestamp: Math.round(b.timestamp * scale), type, keyframe: b.keyframe, bytes: b.data.length };
+  });
+  const videoBytes = frames.reduce((s, f) => s + f.bytes, 0);
+  const seconds = (frames.length * seq.fps.den) / seq.fps.num;
+  const audioTracks = mkv.tracks
+    .filter((t) => t.type === 2)
+    .map((t) => ({
+      number: t.number,
+      codecId: t.codecId,
+      sampleRate: t.audio?.samplingFrequency,
+      channels: t.audio?.channels,
+      packets: mkv.blocks.filter((b) => b.track === t.number).length,
+    }));
+  return {
+    byteLength: bytes.length,
+    sequenceHeader: { ...seq, modelHash: toHex(seq.modelHash), quality: seq.quality100 / 100 },
+    duration: mkv.duration === undefined ? undefined : mkv.duration * scale,
+    audioTracks,
+    frames,
+    videoBytes,
+    bitrate: (videoBytes * 8) / seconds,
+  };
+}
+
+/** Writes the audio tracks of a parsed file into a Matroska audio-only file. */
+async function writeAudioFile(mkv: MkvFile, path: string, signal: AbortSignal | undefined): Promise<number> {
+  const audio = mkv.tracks.filter((t) => t.type === 2);
+  if (audio.length === 0) return 0;
+  const renumber = new Map(audio.map((t, i) => [t.number, i + 1]));
+  const tracks = audio.map((t, i) => ({ ...t, number: i + 1, uid: BigInt(i + 1) }));
+  const scale = mkv.timestampScale / 1e6;
+  const writer = new MatroskaWriter(await fileSink(path), { tracks });
+  const blocks = mkv.blocks
+    .filter((b) => renumber.has(b.track))
+    .map((b) => ({ ...b, track: renumber.get(b.track)!, timestamp: Math.round(b.timestamp * scale), duration: b.duration === undefined ? undefined : Math.round(b.duration * scale) }))
+    .sort((a, b) => a.timestamp - b.timestamp);
+  for (const b of blocks) {
+    throwIfAborted(signal);
+    await writer.addBlock(b);
+  }
+  await writer.finish();
+  return audio.length;
+}
+
+/**
+ * Decode a neurocodec Matroska file (a path or its bytes) to a video through ffmpeg: a
+ * path ending in .mp4, .y4m or .mkv (written atomically), `-` for standard output, or a
+ * Writable. The audio goes back into mp4 and mkv outputs unchanged.
+ * @example
+ * await decodeVideo('clip.mkv', 'clip.mp4');
+ * await decodeVideo(bytes, process.stdout, { format: 'y4m' });
+ * @throws InvalidOptionError for bad options; InputError when the file cannot be read;
+ *   BitstreamError / LimitExceededError for a corrupt file; ModelMismatchError when it
+ *   needs other weights or a codec that is not installed; OutputError when the output
+ *   cannot be written; AbortError when `signal` fires.
+ */
+export async function decodeVideo(input: string | Uint8Array, output: string | Writable, options: VideoDecodeOptions = {}): Promise<VideoDecodeResult> {
+  checkDecodeOptions({ codec: options.codec, threads: options.threads, signal: options.signal, limits: options.limits });
+  const { signal } = options;
+  throwIfAborted(signal);
+  const started = performance.now();
+  let bytes: Uint8Array;
+  if (typeof input === 'string') {
+    try {
+      bytes = await readFile(input);
+    } catch (err) {
+      throw new InputError(`cannot read '${input}': ${fsReason(err)}`, { cause: err });
+    }
+  } else if (input instanceof Uint8Array) bytes = input;
+  else throw invalidOption('path or Uint8Array', 'input', input);
+
+  const { mkv, seq, blocks } = parseVideo(bytes, options.limits);
+  const codec = await codecForFile(seq.codecId, options.codec, options.threads);
+  checkModel(seq, { codecId: codec.id, modelHash: codec.bundle.hashPrefix });
+
+  const toFile = typeof output === 'string' && output !== '-';
+  let format: VideoOutputFormat;
+  if (options.format !== undefined) format = options.format;
+  else if (!toFile) format = 'y4m';
+  else {
+    const ext = /\.([a-z0-9]+)$/i.exec(output as string)?.[1]?.toLowerCase();
+    if (ext === 'mp4' || ext === 'm4v' || ext === 'mov') format = 'mp4';
+    else if (ext === 'y4m' || ext === 'mkv') format = ext;
+    else throw invalidOption('output ending in .mp4, .y4m or .mkv (or a format option)', 'output', output);
+  }
+  if (!['mp4', 'y4m', 'mkv'].includes(format)) throw invalidOption('one of mp4, y4m, mkv', 'format', format);
+
+  const { width, height, fps } = seq;
+  const frameBytes = width * height * 3;
+  let frames = 0;
+  let coded = 0;
+  async function* decoded(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < blocks.length; i++) {
+      throwIfAborted(signal);
+      const { data } = readFramePayload(blocks[i].data, i);
+      let frame;
+      try {
+        ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
+      } catch (err) {
+        if (err instanceof BitstreamError && !err.message.startsWith('frame ')) throw new BitstreamError(`frame ${i}: ${err.message}`, { cause: err });
+        throw err;
+      }
+      if (frame.width !== width || frame.height !== height || frame.channels !== 3 || frame.data.length !== frameBytes) {
+        throw new BitstreamError(`frame ${i} is ${frame.width}x${frame.height} with ${frame.channels} channels; the sequence is ${width}x${height} RGB`);
+      }
+      frames++;
+      coded += blocks[i].data.length;
+      options.onProgress?.({ frames, totalFrames: blocks.length, bytes: coded, elapsedMs: performance.now() - started, fps });
+      yield frame.data;
+    }
+  }
+
+  const workDir = await mkdtemp(join(tmpdir(), 'neurocodec-decode-'));
+  let tmp: string | undefined;
+  try {
+    let audioFrom: string | undefined;
+    let audioTracks = 0;
+    if (format !== 'y4m' && options.audio !== false) {
+      const mka = join(workDir, 'audio.mka');
+      audioTracks = await writeAudioFile(mkv, mka, signal);
+      if (audioTracks > 0) audioFrom = mka;
+    }
+    const target = toFile ? (tmp = tempPathFor(output as string)) : output === '-' ? '-' : output;
+    const res = await writeFrames(decoded(), target, { fps, width, height, format, audioFrom, signal });
+    if (frames !== blocks.length) throw new OutputError(`ffmpeg stopped after ${frames} of ${blocks.length} frames`);
+    if (tmp !== undefined) {
+      await renameInto(tmp, output as string);
+      tmp = undefined;
+    }
+    return { frames, width, height, fps, format, encoder: res.encoder, audioTracks, sequenceHeader: seq };
+  } finally {
+    if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
