@@ -29,7 +29,9 @@ export const decodeCommand: Command = {
     '(png, jpg/jpeg, webp, avif, tif/tiff, gif, heif; PNG for any other extension), or from --format, which wins; ' +
     'standard output (-) gets PNG unless --format says otherwise. The file is written ' +
     'atomically: a failed or interrupted run leaves no partial output. A file made by ' +
-    'another codec or other weights than --codec fails with ERR_MODEL_MISMATCH.',
+    'another codec or other weights than --codec fails with ERR_MODEL_MISMATCH. A neurocodec ' +
+    'video (.mkv) decodes to .mp4, .y4m or .mkv (or --format mp4|y4m|mkv; y4m for -) with its ' +
+    'audio put back.',
   arguments: [
     { name: 'input', description: 'a neurocodec file, or - for standard input' },
     { name: 'output', description: 'the image file to write, or - for standard output' },
@@ -37,7 +39,7 @@ export const decodeCommand: Command = {
   options: {
     codec: { type: 'string', valueName: 'ID', description: 'codec id or folder (default: the one named in the file)' },
     threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores)' },
-    format: { type: 'string', short: 'f', valueName: 'FMT', description: 'output format: png, jpg, webp, avif, tiff, gif, ...' },
+    format: { type: 'string', short: 'f', valueName: 'FMT', description: 'output format: png, jpg, webp, avif, tiff, gif, ...; for a video mp4, y4m, mkv' },
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse files of more than N pixels (default 268402689)' },
     json: { type: 'boolean', description: 'print a JSON report on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
@@ -46,6 +48,8 @@ export const decodeCommand: Command = {
     'codec decode photo.ncdc photo.png',
     'codec decode photo.ncdc photo.webp',
     'codec decode --format jpg - - < photo.ncdc > photo.jpg',
+    'codec decode clip.mkv clip.mp4',
+    'codec decode clip.mkv -f y4m - | ffplay -',
   ],
   async run({ args, options, io }) {
     // the library is loaded on use, so that `codec info` and `--help` start fast
@@ -66,10 +70,25 @@ export const decodeCommand: Command = {
     checkDecodeOptions(decodeOpts);
     if (decodeOpts.limits) resolveLimits(decodeOpts.limits);
     const name = stringOption(options, 'format');
-    const format = toOutputFormat(name ?? (output === '-' ? 'png' : formatForPath(output)));
+    // An image format is checked before reading, unless the input may be a video (a
+    // Matroska file, or standard input), whose formats differ.
+    let format: OutputFormat | undefined;
+    let formatError: unknown;
+    try {
+      format = toOutputFormat(name ?? (output === '-' ? 'png' : formatForPath(output)));
+    } catch (err) {
+      formatError = err;
+    }
+    if (formatError !== undefined && input !== '-' && !/\.(mkv|webm)$/i.test(input)) throw formatError;
     if (json && output === '-') throw new UsageError("option '--json' cannot be used when the image goes to standard output");
 
     const bytes = await readInput(input, io, io.signal);
+    if (bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) {
+      const { decodeVideoCommand } = await import('./video.js');
+      return decodeVideoCommand(input, bytes, output, options, io);
+    }
+    if (format === undefined) throw formatError;
+
     const image = await decode(bytes, decodeOpts);
     const file = await encodeImage(image, format);
     await writeOutput(output, file, io, io.signal);

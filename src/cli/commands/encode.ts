@@ -10,6 +10,7 @@ import { integerOption, numberOption, stringOption } from '../options.js';
 import { ProgressBar } from '../progress.js';
 import { UsageError } from '../usage-error.js';
 import { formatBpp } from './info.js';
+import { encodeVideoCommand, isVideoEncode } from './video.js';
 
 /** Extension of the files written by batch mode. */
 export const FILE_EXTENSION = '.ncdc';
@@ -135,7 +136,10 @@ export const encodeCommand: Command = {
     'a failed or interrupted run leaves no partial output. EXIF orientation is applied, 16-bit ' +
     'input is reduced to 8 bits and only the first frame of an animation is coded (with a ' +
     'warning). A line per file and any warnings go to standard error unless --quiet; a ' +
-    'progress bar is drawn there in batch mode when it is a terminal.',
+    'progress bar is drawn there in batch mode when it is a terminal. A video input (by its ' +
+    'extension, or - with --video) is coded frame by frame, every frame an I-frame, into a ' +
+    'Matroska file (.mkv or -) with the audio copied unchanged; on a terminal a progress line ' +
+    'shows frames, speed and bitrate.',
   arguments: [
     { name: 'input', description: 'image to encode, or - for standard input' },
     {
@@ -155,11 +159,16 @@ export const encodeCommand: Command = {
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse images of more than N pixels (default 268402689)' },
     'out-dir': { type: 'string', valueName: 'DIR', description: `batch mode: write each input to DIR/<name>${FILE_EXTENSION}` },
     jobs: { type: 'string', short: 'j', valueName: 'N', description: 'batch mode: files encoded at the same time (default 1)' },
+    video: { type: 'boolean', description: 'the input is a video (implied by .mp4 .mkv .webm .mov .y4m .avi .m4v); needed for - ' },
+    'max-frames': { type: 'string', valueName: 'N', description: 'video: code at most N frames' },
+    fps: { type: 'string', valueName: 'R', description: 'video from standard input: its frame rate (default 25)' },
     json: { type: 'boolean', description: 'print a JSON summary on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
   },
   examples: [
     'codec encode photo.png photo.ncdc',
+    'codec encode -q 50 clip.mp4 clip.mkv',
+    'ffmpeg -i clip.mov -f yuv4mpegpipe - | codec encode --video - clip.mkv',
     'codec encode -q 40 photo.jpg small.ncdc',
     'codec encode --target-bytes 20000 photo.png photo.ncdc',
     'cat photo.png | codec encode - - > photo.ncdc',
@@ -167,6 +176,14 @@ export const encodeCommand: Command = {
   ],
   async run({ args, options, io }) {
     const signal = io.signal;
+    if (await isVideoEncode(args[0], options)) {
+      if (args.length < 2) throw new UsageError("missing argument <output> for 'codec encode'");
+      if (args.length > 2) throw new UsageError(`unexpected argument '${args[2]}' for 'codec encode' with a video input`);
+      return encodeVideoCommand(args[0], args[1], options, io);
+    }
+    for (const name of ['max-frames', 'fps']) {
+      if (options[name] !== undefined) throw new UsageError(`option '--${name}' needs a video input`);
+    }
     const outDir = stringOption(options, 'out-dir');
     const json = options.json === true;
     const quiet = options.quiet === true;

@@ -68,15 +68,24 @@ export const infoCommand: Command = {
     "Check a file's structure (magic number, version, CRCs, limits) and print its header, " +
     'the image description, the coding parameters (quality, tile grid), the rate in bits ' +
     'per pixel and the list of units with their type names, offsets and sizes. ' +
-    'No image data is decoded.',
+    'No image data is decoded. For a neurocodec video (.mkv): the sequence header, the audio ' +
+    'tracks and every frame with its type, flags and size.',
   arguments: [{ name: 'file', description: 'a neurocodec file, or - to read standard input' }],
   options: {
     json: { type: 'boolean', description: 'print the summary as JSON' },
   },
-  examples: ['codec info photo.ncdc', 'codec info --json photo.ncdc', 'cat photo.ncdc | codec info -'],
+  examples: ['codec info photo.ncdc', 'codec info --json photo.ncdc', 'cat photo.ncdc | codec info -', 'codec info clip.mkv'],
   async run({ args, options, io }) {
     const file = args[0];
-    const summary = inspect(await readInput(file, io));
+    const bytes = await readInput(file, io);
+    if (bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) {
+      const [{ inspectVideo }, { formatVideoSummary }] = await Promise.all([import('../../video/codec.js'), import('./video.js')]);
+      const video = inspectVideo(bytes);
+      if (options.json === true) io.stdout.write(JSON.stringify({ file, ...video }, null, 2) + '\n');
+      else io.stdout.write(formatVideoSummary(file, video));
+      return;
+    }
+    const summary = inspect(bytes);
     if (options.json === true) {
       io.stdout.write(JSON.stringify({ file, ...summary }, null, 2) + '\n');
     } else {
