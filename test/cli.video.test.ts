@@ -23,7 +23,7 @@ let mkv: string;
 let ffmpeg: string;
 let ffprobe: string;
 
-async function cli(args: string[], isTTY = false): Promise<{ status: number; stdout: Buffer; stderr: string }> {
+async function cli(args: string[], isTTY = false, input?: Uint8Array): Promise<{ status: number; stdout: Buffer; stderr: string }> {
   const out: Buffer[] = [];
   let stderr = '';
   const io: CliIO = {
@@ -35,7 +35,9 @@ async function cli(args: string[], isTTY = false): Promise<{ status: number; std
       },
     },
     stderr: { write: (text: string) => (stderr += text), isTTY, columns: 100 },
-    stdin: (async function* () {})(),
+    stdin: (async function* () {
+      if (input) yield input;
+    })(),
   };
   const status = await runCli(args, io);
   return { status, stdout: Buffer.concat(out), stderr };
@@ -103,6 +105,15 @@ describe('codec encode with a video input', () => {
     expect(r.stderr).toMatch(/-> .*tty\.mkv: 64x48 at 10 fps, 3 I-frames, quality 75, .* 1 audio track copied/);
     const quiet = await cli(['encode', clip, join(dir, 'quiet.mkv'), '--codec', TINY, '--max-frames', '2', '--quiet'], true);
     expect(quiet).toMatchObject({ status: 0, stderr: '' });
+  });
+
+  it('reads a video from standard input with --video and --fps', async () => {
+    const y4m = execFileSync(ffmpeg, ['-v', 'error', '-i', clip, '-frames:v', '3', '-f', 'yuv4mpegpipe', '-']);
+    const out = join(dir, 'stdin.mkv');
+    const r = await cli(['encode', '--video', '--fps', '10', '-', out, '--codec', TINY, '--json'], false, y4m);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout.toString('utf8'))).toMatchObject({ frames: 3, width: 64, height: 48, fps: '10', audioTracks: 0 });
+    expect(probe(out).streams).toHaveLength(1);
   });
 
   it('rejects a non-Matroska output and image-only options with exit 2', async () => {
