@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { checkDecodeOptions, checkEncodeOptions, getCodec } from '../api.js';
+import { DEFAULT_CODEC, checkDecodeOptions, checkEncodeOptions, getCodec } from '../api.js';
 import { checkModel, toHex } from '../bitstream/container.js';
 import { checkLimit, resolveLimits, type Limits } from '../bitstream/limits.js';
 import type { LearnedImageCodec } from '../codec/image.js';
@@ -174,7 +174,7 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
   throwIfAborted(signal);
   const started = performance.now();
   const quality100 = Math.round((options.quality ?? 75) * 100);
-  const codec = await getCodec(options.codec ?? 'nc-small', options.threads);
+  const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
 
   let fps = options.fps === undefined ? { num: 25, den: 1 } : checkFps(options.fps);
   let declared = 0;
