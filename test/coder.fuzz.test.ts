@@ -2,16 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BitstreamError } from '../src/errors.js';
 import { RansTables, loadRans, referenceRans, type RansCoder, type WasmRans } from '../src/coder/index.js';
 import { buildGaussianTables, quantizePmfToCdf } from '../src/entropy/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 type Outcome = { ok: true; values: Int32Array } | { ok: false; error: unknown };
 

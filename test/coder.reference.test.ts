@@ -11,16 +11,7 @@ import {
   type WasmRans,
 } from '../src/coder/index.js';
 import { buildGaussianTables, buildIndexes, quantizePmfToCdf } from '../src/entropy/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 function randomTables(rand: () => number, count: number, maxLen: number): RansTables {
   const list = [];

@@ -10,19 +10,10 @@ import {
   type WasmRans,
 } from '../src/coder/index.js';
 import { buildGaussianTables, buildIndexes, quantizePmfToCdf } from '../src/entropy/index.js';
+import { rng } from './helpers/rng.js';
 
 const INT32_MAX = 0x7fffffff;
 const INT32_MIN = -0x80000000;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
 
 function randomTables(rand: () => number, count: number, maxLen = 300): RansTables {
   const list = [];

@@ -2,16 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { loadRans, referenceRans, type WasmRans } from '../src/coder/index.js';
 import { buildBinaryTables, buildTernaryTables } from '../src/entropy/binary.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 describe('binary and ternary tables', () => {
   let rans: WasmRans;

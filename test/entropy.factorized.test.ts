@@ -2,16 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CodecError, InvalidOptionError } from '../src/errors.js';
 import { loadRans, referenceRans, type WasmRans } from '../src/coder/index.js';
 import { FactorizedPrior, buildFactorizedTables, channelIndexes } from '../src/entropy/factorized.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 describe('factorized prior tables', () => {
   let rans: WasmRans;

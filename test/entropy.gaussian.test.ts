@@ -9,6 +9,7 @@ import {
   scaleToIndex,
 } from '../src/entropy/gaussian.js';
 import { normalCdf } from '../src/entropy/math.js';
+import { rng } from './helpers/rng.js';
 
 function fnv(values: ArrayLike<number>[]): string {
   let h = 0x811c9dc5;
@@ -22,16 +23,6 @@ function fnv(values: ArrayLike<number>[]): string {
     }
   }
   return h.toString(16).padStart(8, '0');
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
 }
 
 describe('Gaussian conditional tables', () => {

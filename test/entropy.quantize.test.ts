@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { cdfToPmf, quantizePmfToCdf } from '../src/entropy/quantize.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (Math.imul(s, 0x9e3779b1) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 function checkCdf(cdf: Uint32Array, n: number): void {
   expect(cdf.length).toBe(n + 1);
