@@ -18,10 +18,10 @@
  *      [--codecs ours,jpeg,webp,avif] [--threads 2] [--data DIR]
  */
 import { fork, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -33,6 +33,7 @@ import { cliSpeed, torchSpeed, type CliSpeed, type TorchSpeed } from './lib/spee
 import { formatTable, mean, median } from './lib/stats.js';
 import { renderFigure, type Series } from './lib/svg.js';
 import type { CodecName, Job, PointRecord, WorkerDone, WorkerMessage } from './lib/worker.js';
+import { packageRoot } from '../src/paths.js';
 
 /** The quality window of every BD-rate here (dB, PSNR-RGB). */
 const BD_WINDOW = { min: 26, max: 40 } as const;
@@ -43,16 +44,6 @@ const KODAK_IMAGES = 24;
 const ALL_CODECS: CodecName[] = ['ours', 'jpeg', 'webp', 'avif'];
 const COLOURS: Record<string, string> = { ours: '#d62728', jpeg: '#1f77b4', webp: '#2ca02c', avif: '#9467bd' };
 const REFERENCE_COLOURS = ['#ff7f0e', '#8c564b'];
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found');
-    dir = up;
-  }
-  return dir;
-}
 
 interface Options {
   quick: boolean;

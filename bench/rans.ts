@@ -7,12 +7,12 @@
  *
  * Run: npm run build && npm run bench:rans
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadRans, referenceRans, RansTables, type IntArray, type RansCoder } from '../src/coder/index.js';
 import { DEFAULT_SCALE_TABLE, buildGaussianTables, buildIndexes, normalCdf, quantizePmfToCdf } from '../src/entropy/index.js';
+import { packageRoot } from '../src/paths.js';
 
 /** Small seedable PRNG (xorshift32 with a multiplicative output scramble), uniform in [0, 1). */
 function rng(seed: number): () => number {
@@ -180,16 +180,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found');
-    dir = up;
-  }
-  return dir;
 }
 
 async function main(): Promise<void> {

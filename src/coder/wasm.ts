@@ -3,10 +3,9 @@
  * shared. Every call crosses the boundary once per tensor (in chunks of at most
  * {@link CHUNK_SYMBOLS} values, to bound the scratch memory), never once per symbol.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CodecError, captureStack, invalidOption, rethrowWith } from '../errors.js';
 import { PROB_SCALE } from './constants.js';
 import {
@@ -22,6 +21,7 @@ import {
 } from './checks.js';
 import type { RansTables } from './tables.js';
 import type { IntArray, RansCoder, RansDecoder, RansEncoder } from './types.js';
+import { packageRoot } from '../paths.js';
 
 /** Largest number of values moved across the JS/WASM boundary in one call. */
 export const CHUNK_SYMBOLS = 1 << 20;
@@ -70,14 +70,7 @@ const DEC_ERR_POS = 32;
 
 /** Finds build/rans.wasm in the package root: the nearest ancestor holding package.json. */
 export function ransWasmPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'build', 'rans.wasm');
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new CodecError('ERR_INTERNAL', 'Cannot find the package root (package.json) above the rANS coder module');
+  return join(packageRoot(), 'build', 'rans.wasm');
 }
 
 function missingWasm(path: string, cause: unknown): CodecError {
