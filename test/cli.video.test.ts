@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs } from '../src/api.js';
 import { runCli, type CliIO } from '../src/cli/app.js';
 import { findFfmpeg, findFfprobe } from '../src/video/ffmpeg.js';
+import { audioPacketHashes, makeTestClip, probeJson } from './helpers/video.js';
 
 const TINY = fileURLToPath(new URL('./fixtures/tiny-codec', import.meta.url));
 const ONE_ERROR_LINE = /^codec: error: [^\n]+\n$/;
@@ -43,20 +44,9 @@ async function cli(args: string[], isTTY = false, input?: Uint8Array): Promise<{
   return { status, stdout: Buffer.concat(out), stderr };
 }
 
-function probe(path: string) {
-  return JSON.parse(execFileSync(ffprobe, ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', path], { encoding: 'utf8' })) as {
-    streams: Record<string, string | number>[];
-    format: Record<string, string>;
-  };
-}
+const probe = (path: string) => probeJson(ffprobe, path);
 
-function audioHashes(path: string): string[] {
-  return execFileSync(ffmpeg, ['-v', 'error', '-i', path, '-map', '0:a', '-c', 'copy', '-f', 'framemd5', '-'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.split(',').map((s) => s.trim()))
-    .map((c) => `${c[4]} ${c[5]}`);
-}
+const audioHashes = (path: string) => audioPacketHashes(ffmpeg, path);
 
 const leftovers = () => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
@@ -65,12 +55,7 @@ beforeAll(async () => {
   ffmpeg = await findFfmpeg();
   ffprobe = await findFfprobe();
   clip = join(dir, 'clip.mp4');
-  execFileSync(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10',
-    '-f', 'lavfi', '-i', 'sine=frequency=440',
-    '-t', '1', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
-  ]);
+  makeTestClip(ffmpeg, clip);
   mkv = join(dir, 'clip.mkv');
 });
 

@@ -18,6 +18,7 @@ import {
   type CodedFrame,
   type MkvTrack,
 } from '../src/video/matroska.js';
+import { audioPacketHashes as packetHashes, makeTestClip, probeJson } from './helpers/video.js';
 
 let dir: string;
 let clip: string;
@@ -29,36 +30,16 @@ const header = new Uint8Array([0x4e, 0x43, 0x56, 0x31, 1, 2, 3, 4]);
 
 const coded = (): CodedFrame[] => pngs.map((data) => ({ data, keyframe: true }));
 
-function ffprobeJson(path: string): {
-  streams: Record<string, string | number>[];
-  format: Record<string, string>;
-} {
-  return JSON.parse(
-    execFileSync(ffprobe, ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', path], { encoding: 'utf8' }),
-  );
-}
+const ffprobeJson = (path: string) => probeJson(ffprobe, path);
 
-/** Per-packet sizes and MD5s of the audio of a file, as ffmpeg sees them. */
-function audioPacketHashes(path: string): string[] {
-  const out = execFileSync(ffmpeg, ['-v', 'error', '-i', path, '-map', '0:a', '-c', 'copy', '-f', 'framemd5', '-'], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.split(',').map((s) => s.trim()))
-    .map((cols) => `${cols[4]} ${cols[5]}`); // size, md5
-}
+const audioPacketHashes = (path: string) => packetHashes(ffmpeg, path);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nc-mkv-'));
   ffmpeg = await findFfmpeg();
   ffprobe = await findFfprobe();
   clip = join(dir, 'clip.mp4');
-  execFileSync(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
-  ]);
+  makeTestClip(ffmpeg, clip, { sampleRate: 44100, videoCodec: 'libx264' });
   pngs = [];
   for await (const f of readFrames(clip)) {
     pngs.push(new Uint8Array(await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } }).png().toBuffer()));

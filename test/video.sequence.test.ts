@@ -3,7 +3,6 @@
  * input) and the all-intra video path of the library: encodeVideo / decodeVideo /
  * inspectVideo on a tiny generated clip with the tiny codec.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { decodeVideo, encodeVideo, inspectVideo, isMatroska, isVideoPath } from 
 import { findFfmpeg, findFfprobe } from '../src/video/ffmpeg.js';
 import { readMatroska } from '../src/video/matroska.js';
 import { FrameType, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type SequenceHeaderInput } from '../src/video/sequence.js';
+import { audioPacketHashes, makeTestClip, probeJson } from './helpers/video.js';
 
 const TINY = fileURLToPath(new URL('./fixtures/tiny-codec', import.meta.url));
 
@@ -120,29 +120,15 @@ describe('all-intra video through the library', () => {
   let ffmpeg: string;
   let ffprobe: string;
 
-  const streams = (path: string) =>
-    JSON.parse(execFileSync(ffprobe, ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', path], { encoding: 'utf8' })) as {
-      streams: Record<string, string | number>[];
-      format: Record<string, string>;
-    };
-  const audioHashes = (path: string) =>
-    execFileSync(ffmpeg, ['-v', 'error', '-i', path, '-map', '0:a', '-c', 'copy', '-f', 'framemd5', '-'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(',').map((s) => s.trim()))
-      .map((c) => `${c[4]} ${c[5]}`);
+  const streams = (path: string) => probeJson(ffprobe, path);
+  const audioHashes = (path: string) => audioPacketHashes(ffmpeg, path);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nc-video-'));
     ffmpeg = await findFfmpeg();
     ffprobe = await findFfprobe();
     clip = join(dir, 'clip.mp4');
-    execFileSync(ffmpeg, [
-      '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10',
-      '-f', 'lavfi', '-i', 'sine=frequency=440',
-      '-t', '1', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
-    ]);
+    makeTestClip(ffmpeg, clip);
   });
 
   afterAll(async () => {
