@@ -404,7 +404,7 @@ export function decRemaining(dec: usize): u32 {
  * (nothing changed) when the value needs the slow path: escape or bad index. Writes the
  * decoded value to `out` only on success. Renormalisation is branchless; it may read into
  * the padding past the end of the stream, which the caller detects after each group of four
- * values (and reports as truncation).
+ * values; it then redoes the group on the slow path, which stops exactly where the bytes end.
  */
 // @ts-ignore: decorator
 @inline function decFast(x: u32, p: usize, idx: u32, out: usize, tbl: usize, count: u32): u64 {
@@ -548,7 +548,17 @@ export function decDecode(dec: usize, tbl: usize, io: usize, n: u32): i32 {
     const stop = n - 3;
     while (i < stop) {
       const a = io + (<usize>i << 2);
-      r = decFast(x0, p, load<u32>(a), a, tbl, count);
+      // the group's starting point, to redo it exactly on the slow path if it overruns
+      const k0 = load<u32>(a);
+      const k1 = load<u32>(a, 4);
+      const k2 = load<u32>(a, 8);
+      const k3 = load<u32>(a, 12);
+      const y0 = x0;
+      const y1 = x1;
+      const y2 = x2;
+      const y3 = x3;
+      const q = p;
+      r = decFast(x0, p, k0, a, tbl, count);
       if ((<u32>r & FLAG) != 0) {
         store<u32>(dec, x0, DEC_STATES);
         store<usize>(dec, p, DEC_PTR);
@@ -560,7 +570,7 @@ export function decDecode(dec: usize, tbl: usize, io: usize, n: u32): i32 {
         x0 = <u32>r;
         p = <usize>(r >> 32);
       }
-      r = decFast(x1, p, load<u32>(a, 4), a + 4, tbl, count);
+      r = decFast(x1, p, k1, a + 4, tbl, count);
       if ((<u32>r & FLAG) != 0) {
         store<u32>(dec, x1, DEC_STATES + 4);
         store<usize>(dec, p, DEC_PTR);
@@ -572,7 +582,7 @@ export function decDecode(dec: usize, tbl: usize, io: usize, n: u32): i32 {
         x1 = <u32>r;
         p = <usize>(r >> 32);
       }
-      r = decFast(x2, p, load<u32>(a, 8), a + 8, tbl, count);
+      r = decFast(x2, p, k2, a + 8, tbl, count);
       if ((<u32>r & FLAG) != 0) {
         store<u32>(dec, x2, DEC_STATES + 8);
         store<usize>(dec, p, DEC_PTR);
@@ -584,7 +594,7 @@ export function decDecode(dec: usize, tbl: usize, io: usize, n: u32): i32 {
         x2 = <u32>r;
         p = <usize>(r >> 32);
       }
-      r = decFast(x3, p, load<u32>(a, 12), a + 12, tbl, count);
+      r = decFast(x3, p, k3, a + 12, tbl, count);
       if ((<u32>r & FLAG) != 0) {
         store<u32>(dec, x3, DEC_STATES + 12);
         store<usize>(dec, p, DEC_PTR);
@@ -596,8 +606,20 @@ export function decDecode(dec: usize, tbl: usize, io: usize, n: u32): i32 {
         x3 = <u32>r;
         p = <usize>(r >> 32);
       }
+      if (p > end) {
+        // ran past the stream: restore the group and let the slow path find the exact end
+        store<u32>(a, k0);
+        store<u32>(a, k1, 4);
+        store<u32>(a, k2, 8);
+        store<u32>(a, k3, 12);
+        x0 = y0;
+        x1 = y1;
+        x2 = y2;
+        x3 = y3;
+        p = q;
+        break;
+      }
       i += 4;
-      if (p > end) return decFail(dec, E_TRUNCATED, i - 4);
     }
     store<u32>(dec, x0, DEC_STATES);
     store<u32>(dec, x1, DEC_STATES + 4);

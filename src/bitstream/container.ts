@@ -83,6 +83,23 @@ export interface Container {
   readonly headerLength: number;
   /** Units in file order, END excluded. Optional units of unknown type are listed with `known: false`. */
   readonly units: readonly ContainerUnit[];
+  /** Whether the END unit was read (always true unless truncation was allowed). */
+  readonly complete: boolean;
+  /**
+   * With `allowTruncation`: the unit the file was cut inside, if its type and length were
+   * readable; `payload` holds the bytes present (fewer than `length`), unchecked by any CRC.
+   */
+  readonly tail?: ContainerUnit;
+}
+
+/** Options of {@link readContainer}. */
+export interface ReadContainerOptions {
+  /**
+   * Accept a file cut at any byte after its header (a progressive stream's prefix): the
+   * units read completely are returned, every CRC checked, plus the partial last unit as
+   * `tail`. Corruption inside complete units is still an error.
+   */
+  readonly allowTruncation?: boolean;
 }
 
 /** The fields {@link checkModel} compares. */
@@ -186,7 +203,7 @@ export function writeContainer(input: ContainerInput): Uint8Array {
  *   breaks a limit; nothing is allocated for the oversized item.
  * @throws InvalidOptionError when `bytes` is not a Uint8Array or `limits` is invalid.
  */
-export function readContainer(bytes: Uint8Array, limits?: Partial<Limits>): Container {
+export function readContainer(bytes: Uint8Array, limits?: Partial<Limits>, options: ReadContainerOptions = {}): Container {
   if (!(bytes instanceof Uint8Array)) throw invalidOption('Uint8Array', 'bytes', bytes);
   const lim = resolveLimits(limits);
   const r = new ByteReader(bytes);
@@ -220,16 +237,31 @@ export function readContainer(bytes: Uint8Array, limits?: Partial<Limits>): Cont
   const headerLength = r.position;
 
   const units: ContainerUnit[] = [];
+  const prefix = options.allowTruncation === true;
+  let tail: ContainerUnit | undefined;
+  let complete = false;
   for (;;) {
     const offset = r.position;
     if (r.remaining === 0) {
+      if (prefix) break;
       throw new BitstreamError(`truncated data: the file ends at offset ${offset} without an END unit`);
     }
     const type = r.u8('unit type');
     const name = unitTypeName(type);
+    if (prefix && !fullVarUint(bytes, r.position)) break;
     const length = r.varuint(`length of unit ${name} at offset ${offset}`);
     checkLimit('maxUnitBytes', length, lim.maxUnitBytes);
     const payloadOffset = r.position;
+    if (prefix && r.remaining < length + UNIT_CRC_BYTES) {
+      const known = UNIT_TYPES.has(type);
+      const optional = isOptionalUnitType(type);
+      if (!known && !optional) throw new BitstreamError(`unknown required unit type ${hexByte(type)} at offset ${offset}`);
+      if (type !== UnitType.END) {
+        const payload = bytes.subarray(payloadOffset, payloadOffset + Math.min(length, r.remaining));
+        tail = { type, name, optional, known, offset, payloadOffset, length, payload };
+      }
+      break;
+    }
     const payload = r.bytes(length, `payload of unit ${name} at offset ${offset}`);
     const crcOffset = r.position;
     const storedCrc = r.u32le(`CRC of unit ${name} at offset ${offset}`);
@@ -239,6 +271,7 @@ export function readContainer(bytes: Uint8Array, limits?: Partial<Limits>): Cont
     }
     if (type === UnitType.END) {
       if (length !== 0) throw new BitstreamError(`END unit at offset ${offset} has a ${length}-byte payload; it must be empty`);
+      complete = true;
       break;
     }
     const known = UNIT_TYPES.has(type);
@@ -249,10 +282,16 @@ export function readContainer(bytes: Uint8Array, limits?: Partial<Limits>): Cont
     checkLimit('maxUnits', units.length + 1, lim.maxUnits);
     units.push({ type, name, optional, known, offset, payloadOffset, length, payload });
   }
-  if (r.remaining > 0) {
+  if (complete && r.remaining > 0) {
     throw new BitstreamError(`${r.remaining} byte(s) of trailing garbage after the END unit at offset ${r.position}`);
   }
-  return { version, codecId, modelHash: modelHash.slice(), headerLength, units };
+  return { version, codecId, modelHash: modelHash.slice(), headerLength, units, complete, ...(tail ? { tail } : {}) };
+}
+
+/** Whether a whole varuint starts at `pos` (its last byte has the high bit clear). */
+function fullVarUint(bytes: Uint8Array, pos: number): boolean {
+  for (let i = pos; i < bytes.length && i < pos + 10; i++) if ((bytes[i] & 0x80) === 0) return true;
+  return false;
 }
 
 /**

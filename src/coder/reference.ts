@@ -151,6 +151,7 @@ export class ReferenceRansDecoder implements RansDecoder {
   readonly #states: number[] = [];
   #decoded = 0;
   #failed = false;
+  #exhausted = false;
   #disposed = false;
 
   /** @throws BitstreamError when the stream is shorter than its states or a state is out of range. */
@@ -176,12 +177,22 @@ export class ReferenceRansDecoder implements RansDecoder {
   }
 
   decodeWithIndexes(indexes: IntArray, tables: RansTables, out?: Int32Array): Int32Array {
+    out ??= new Int32Array(indexes.length);
+    this.#decode(indexes, tables, out, false);
+    return out;
+  }
+
+  decodePrefix(indexes: IntArray, tables: RansTables, out: Int32Array): number {
+    return this.#decode(indexes, tables, out, true);
+  }
+
+  #decode(indexes: IntArray, tables: RansTables, out: Int32Array, prefix: boolean): number {
     this.#alive();
     checkIntArray(indexes, 'indexes');
     checkTables(tables);
     const n = indexes.length;
-    if (out === undefined) out = new Int32Array(n);
-    else checkOut(out, n);
+    checkOut(out, n);
+    if (this.#exhausted && prefix) return 0;
     if (this.#failed) throw decodeError(Status.FAILED, this.#decoded, this.#bytes.length);
     const count = tables.count;
     for (let i = 0; i < n; i++) {
@@ -196,12 +207,16 @@ export class ReferenceRansDecoder implements RansDecoder {
       const r = this.#one(indexes[i], tables);
       if (r === undefined) {
         this.#failed = true;
+        if (prefix && this.#status === Status.TRUNCATED) {
+          this.#exhausted = true;
+          return i;
+        }
         throw decodeError(this.#status, this.#decoded, this.#bytes.length);
       }
       out[i] = r;
       this.#decoded++;
     }
-    return out;
+    return n;
   }
 
   finish(): void {

@@ -35,6 +35,12 @@ export interface RansDecoder {
    */
   decodeWithIndexes(indexes: IntArray, tables: RansTables, out?: Int32Array): Int32Array;
   /**
+   * Decodes as many of the values as a truncated stream allows (progressive files cut at
+   * any byte): returns how many of `out` were filled, every one of them exact, and from
+   * then on 0. A stream that runs out is not an error here; a corrupt one still throws.
+   */
+  decodePrefix(indexes: IntArray, tables: RansTables, out: Int32Array): number;
+  /**
    * Checks that the stream ended exactly: every byte read and every state back at its
    * initial value; releases native memory.
    * @throws BitstreamError otherwise.

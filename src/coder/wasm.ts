@@ -340,6 +340,7 @@ export class WasmRansDecoder implements RansDecoder {
   #ptr: number;
   #decoded = 0;
   #failed = false;
+  #exhausted = false;
 
   /** @throws BitstreamError when the stream is shorter than its states or a state is out of range. */
   constructor(rans: WasmRans, bytes: Uint8Array) {
@@ -378,12 +379,22 @@ export class WasmRansDecoder implements RansDecoder {
   }
 
   decodeWithIndexes(indexes: IntArray, tables: RansTables, out?: Int32Array): Int32Array {
+    out ??= new Int32Array(indexes.length);
+    this.#decode(indexes, tables, out, false);
+    return out;
+  }
+
+  decodePrefix(indexes: IntArray, tables: RansTables, out: Int32Array): number {
+    return this.#decode(indexes, tables, out, true);
+  }
+
+  #decode(indexes: IntArray, tables: RansTables, out: Int32Array, prefix: boolean): number {
     const dec = this.#alive();
     checkIntArray(indexes, 'indexes');
     checkTables(tables);
     const n = indexes.length;
-    if (out === undefined) out = new Int32Array(n);
-    else checkOut(out, n);
+    checkOut(out, n);
+    if (this.#exhausted && prefix) return 0;
     if (this.#failed) throw decodeError(Status.FAILED, this.#decoded, this.#length);
     const holder = captureStack();
     const rans = this.#rans;
@@ -400,6 +411,12 @@ export class WasmRansDecoder implements RansDecoder {
           const pos = new Uint32Array(ex.memory.buffer, dec + DEC_ERR_POS, 1)[0];
           this.#decoded += pos;
           if (st === Status.BAD_INDEX) throw badIndex(indexes, start + pos, tables);
+          if (prefix && st === Status.TRUNCATED) {
+            // values before pos were decoded from real bytes only: they are exact
+            out.set(new Int32Array(ex.memory.buffer, io, pos), start);
+            this.#exhausted = true;
+            return start + pos;
+          }
           throw decodeError(st, this.#decoded, this.#length);
         }
         out.set(new Int32Array(ex.memory.buffer, io, m), start);
@@ -408,7 +425,7 @@ export class WasmRansDecoder implements RansDecoder {
     } catch (err) {
       rethrowWith(err, holder);
     }
-    return out;
+    return n;
   }
 
   finish(): void {
