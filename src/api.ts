@@ -3,14 +3,18 @@
  * Node streams call these same functions.
  */
 import { readContainer } from './bitstream/container.js';
+import { UnitType } from './bitstream/units.js';
+import { ProgressiveCoder, readProgressive, truncateProgressive, type ProgressiveResume } from './codec/progressive.js';
 import type { Limits } from './bitstream/limits.js';
 import { LearnedImageCodec, cropFrame } from './codec/image.js';
-import { InvalidOptionError, ModelMismatchError, invalidOption, throwIfAborted } from './errors.js';
+import { InputError, InvalidOptionError, ModelMismatchError, invalidOption, throwIfAborted } from './errors.js';
 import type { Frame } from './image/frame.js';
 import { encodeImage, readImage, toOutputFormat, type ImageInput, type OutputFormat } from './image/io.js';
 
 /** The codec used when none is named. */
 export const DEFAULT_CODEC = 'nc-small';
+/** The codec used for progressive files when none is named: it ships the trit-plane heads. */
+export const DEFAULT_PROGRESSIVE_CODEC = 'nc-prog';
 
 export interface EncodeOptions {
   /** 1..100, continuous; default 75. Ignored when targetBpp or targetBytes is given. */
@@ -29,6 +33,13 @@ export interface EncodeOptions {
   signal?: AbortSignal;
   /** Largest image accepted, in pixels; default 0x3FFF * 0x3FFF. */
   maxPixels?: number;
+  /**
+   * Write a trit-plane progressive file (default codec nc-prog, default quality 100): any
+   * prefix of it decodes. A byte or bpp target then cuts the file to the target exactly.
+   */
+  progressive?: boolean;
+  /** Progressive only: code with the CRR context head (default true). */
+  crr?: boolean;
 }
 
 export interface EncodeResult {
@@ -58,12 +69,38 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Tighter limits for sizes read from the file. */
   limits?: Partial<Limits>;
+  /** Progressive files: decode only the first `bytes` bytes. */
+  bytes?: number;
+  /** Progressive files: decode at most this many trit-planes. */
+  planes?: number;
+  /** Progressive files: refine the reconstruction with the CDR context head (default true). */
+  cdr?: boolean;
+  /**
+   * Progressive files: pass the same object (start with `{}`) to decodes of growing
+   * prefixes of one file, and each continues from where the last one got to.
+   */
+  resume?: ProgressiveResume;
 }
 
 /** Decoded pixels, interleaved 8-bit: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. */
 export interface DecodedImage extends Frame {
   /** The quality the file was coded at. */
   quality: number;
+  /** For a progressive file: how much of it was decoded. */
+  progressive?: ProgressiveStatus;
+}
+
+/** How much of a progressive file a decode used. */
+export interface ProgressiveStatus {
+  /** Bytes of the file decoded. */
+  bytes: number;
+  /** Trit-planes decoded completely, and in the whole file. */
+  planes: number;
+  totalPlanes: number;
+  /** Fraction of the file's trits decoded. */
+  fraction: number;
+  /** Whether the whole file was decoded. */
+  complete: boolean;
 }
 
 const cache = new Map<string, Promise<LearnedImageCodec>>();
@@ -107,6 +144,10 @@ function checkNumber(name: string, value: unknown, min: number, max: number, int
   }
 }
 
+function checkBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidOption('boolean', name, value);
+}
+
 function checkCommon(o: { codec?: unknown; threads?: unknown; signal?: unknown }): void {
   checkNumber('threads', o.threads, 0, 256, true);
   if (o.codec !== undefined && (typeof o.codec !== 'string' || o.codec.length === 0)) throw invalidOption('codec id or folder', 'codec', o.codec);
@@ -127,6 +168,9 @@ export function checkEncodeOptions(o: EncodeOptions): void {
   checkNumber('targetBytes', o.targetBytes, 1, 2 ** 31, true);
   checkNumber('tileSize', o.tileSize, 1, 65535, true);
   checkNumber('maxPixels', o.maxPixels, 1, 0x3fff * 0x3fff, true);
+  checkBoolean('progressive', o.progressive);
+  checkBoolean('crr', o.crr);
+  if (o.crr !== undefined && o.progressive !== true) throw new InvalidOptionError('Expected crr only with progressive: true');
   if (o.targetBpp !== undefined && o.targetBytes !== undefined) {
     throw new InvalidOptionError('Expected at most one of targetBpp and targetBytes but received both');
   }
@@ -142,6 +186,10 @@ export function checkEncodeOptions(o: EncodeOptions): void {
 export function checkDecodeOptions(o: DecodeOptions): void {
   if (o === null || typeof o !== 'object') throw invalidOption('object', 'options', o);
   checkCommon(o);
+  checkNumber('bytes', o.bytes, 1, 2 ** 53, true);
+  checkNumber('planes', o.planes, 0, 255, true);
+  checkBoolean('cdr', o.cdr);
+  if (o.resume !== undefined && (o.resume === null || typeof o.resume !== 'object')) throw invalidOption('object', 'resume', o.resume);
   if (o.limits !== undefined && (o.limits === null || typeof o.limits !== 'object')) throw invalidOption('object', 'limits', o.limits);
 }
 
@@ -163,6 +211,20 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
   checkEncodeOptions(options);
   throwIfAborted(options.signal);
   const { frame, warnings } = await readImage(input, { signal: options.signal, maxPixels: options.maxPixels });
+  const pixels = frame.width * frame.height;
+  const target = options.targetBytes ?? (options.targetBpp !== undefined ? (options.targetBpp * pixels) / 8 : undefined);
+  if (options.progressive) {
+    const codec = await getCodec(options.codec ?? DEFAULT_PROGRESSIVE_CODEC, options.threads);
+    const quality = options.quality ?? 100;
+    let bytes = await new ProgressiveCoder(codec).encode(frame, { quality, tileSize: options.tileSize, crr: options.crr, signal: options.signal });
+    let targetMet: boolean | undefined;
+    if (target !== undefined) {
+      // a progressive file reaches any size below its own by cutting it
+      if (bytes.length > target) bytes = truncateProgressive(bytes, Math.floor(target));
+      targetMet = Math.abs(bytes.length - target) <= 0.03 * target;
+    }
+    return { bytes, width: frame.width, height: frame.height, channels: frame.channels, quality, bpp: (bytes.length * 8) / pixels, targetMet, warnings };
+  }
   const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
   const plan = codec.plan(frame, options);
   const ys = [];
@@ -170,8 +232,6 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
     throwIfAborted(options.signal);
     ys.push(await codec.analyse(cropFrame(frame, t), options.signal));
   }
-  const pixels = frame.width * frame.height;
-  const target = options.targetBytes ?? (options.targetBpp !== undefined ? (options.targetBpp * pixels) / 8 : undefined);
   const result = (bytes: Uint8Array, quality100: number, targetMet?: boolean): EncodeResult => ({
     bytes,
     width: frame.width,
@@ -236,11 +296,17 @@ export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Pr
   checkDecodeOptions(options);
   throwIfAborted(options.signal);
   let codec: LearnedImageCodec;
+  // a progressive file decodes from any prefix, so read what is there without demanding the end
+  const container = readContainer(bytes, options.limits, { allowTruncation: true });
+  const progressive = container.units.some((u) => u.type === UnitType.PROGRESSIVE_INFO);
+  if (!progressive && (options.bytes !== undefined || options.planes !== undefined)) {
+    throw new InputError('the bytes and planes options need a progressive file (encode with progressive: true); this one is not');
+  }
   if (options.codec !== undefined) {
     codec = await getCodec(options.codec, options.threads);
   } else {
     // The file names its codec: one that is not installed is a property of the input.
-    const id = readContainer(bytes, options.limits).codecId;
+    const id = container.codecId;
     try {
       codec = await getCodec(id, options.threads);
     } catch (err) {
@@ -248,8 +314,37 @@ export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Pr
       throw new ModelMismatchError(`the file was written by codec '${id}', which is not installed (pass its folder as the codec option)`);
     }
   }
+  if (progressive) {
+    const r = await new ProgressiveCoder(codec).decode(bytes, options);
+    return {
+      ...r.frame,
+      quality: readProgressive(bytes, options.limits).params.quality100 / 100,
+      progressive: { bytes: r.bytes, planes: r.planes, totalPlanes: r.progressive.planes, fraction: r.fraction, complete: r.complete },
+    };
+  }
   const { frame, quality } = await codec.decode(bytes, { signal: options.signal, limits: options.limits });
   return { ...frame, quality };
+}
+
+/**
+ * Cuts a progressive file to at most `bytes` bytes (or `bpp` bits per pixel) and closes
+ * it, so the result is a valid file on its own; it decodes to the image the prefix allows.
+ * @throws InputError for a file that is not progressive; InvalidOptionError for a bad budget;
+ *   BitstreamError when the budget does not hold the image header units.
+ */
+export function truncate(file: Uint8Array, budget: { bytes?: number; bpp?: number }): Uint8Array {
+  if (!(file instanceof Uint8Array)) throw invalidOption('Uint8Array', 'file', file);
+  if (budget === null || typeof budget !== 'object') throw invalidOption('object', 'budget', budget);
+  checkNumber('bytes', budget.bytes, 1, 2 ** 53, true);
+  checkNumber('bpp', budget.bpp, 0.0001, 48);
+  if ((budget.bytes === undefined) === (budget.bpp === undefined)) throw new InvalidOptionError('Expected exactly one of bytes and bpp');
+  const container = readContainer(file, undefined, { allowTruncation: true });
+  if (!container.units.some((u) => u.type === UnitType.PROGRESSIVE_INFO)) {
+    throw new InputError('not a progressive file (encode with progressive: true): only progressive files can be cut');
+  }
+  const { info } = readProgressive(file);
+  const max = budget.bytes ?? Math.floor((budget.bpp! * info.width * info.height) / 8);
+  return truncateProgressive(file, max);
 }
 
 /**

@@ -25,6 +25,9 @@
  */
 export {
   DEFAULT_CODEC,
+  DEFAULT_PROGRESSIVE_CODEC,
+  truncate,
+  type ProgressiveStatus,
   checkDecodeOptions,
   checkEncodeOptions,
   closeCodecs,
@@ -47,6 +50,25 @@ export {
   type DecodeStreamOptions,
   type EncodeInfo,
 } from './stream/index.js';
+
+export {
+  ProgressiveDecodeStream,
+  createProgressiveDecodeStream,
+  type ProgressiveDecodeStreamOptions,
+  type ProgressiveRefinement,
+} from './stream/progressive.js';
+
+export {
+  ProgressiveCoder,
+  readProgressive,
+  supportsProgressive,
+  truncateProgressive,
+  type ProgressiveDecodeOptions,
+  type ProgressiveDecodeResult,
+  type ProgressiveEncodeOptions,
+  type ProgressiveResume,
+} from './codec/progressive.js';
+export { decodeProgressiveInfo, encodeProgressiveInfo, type ProgressiveInfo } from './bitstream/progressive-info.js';
 
 export {
   encodeImage,

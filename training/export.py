@@ -53,6 +53,35 @@ class ParamStage0(torch.nn.Module):
         return self.p(hyper, None, anchors)
 
 
+class ProgParamStage(torch.nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, hyper):
+        return self.p(hyper)
+
+
+class CrrStage(torch.nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, feat):
+        shift, log_scale = self.p(feat).chunk(2, 1)
+        return shift, log_scale
+
+
+def load_prog_heads(path, M):
+    from progressive import ProgParam, StateNet
+    ck = torch.load(path, map_location='cpu')
+    heads = {'param': ProgParam(M), 'crr': StateNet(M, 2), 'cdr': StateNet(M, 1)}
+    for k, mod in heads.items():
+        mod.load_state_dict({n: t.float() for n, t in ck['heads'][k].items()})
+        mod.eval()
+    return heads, ck['meta']
+
+
 def store_fp16(path, min_elements=64):
     """Store the graph's large float32 weights as float16 plus a Cast back to float32 (the
     runtime folds the casts at load, so inference stays in float32; the file is half as big)."""
@@ -130,6 +159,7 @@ def main():
     ap.add_argument('--id', default=None, help='codec id (default: the folder name)')
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime-node comparison')
     ap.add_argument('--fp32', action='store_true', help='keep float32 weights (default: stored as float16)')
+    ap.add_argument('--prog', default=None, help='progressive heads checkpoint (training/progressive.py) to export with the codec')
     ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'), help='crop cache whose validation images measure the float16 cost')
     args = ap.parse_args()
 
@@ -203,10 +233,40 @@ def main():
                                 'outputs': {'x_hat': write_f32(check, 'g_s.x_hat', x_hat)}}
         prior_tables = model.prior_z.pmf_tables()
 
+        prog_meta = None
+        if args.prog:
+            from progressive import features
+            heads, prog_meta = load_prog_heads(args.prog, M)
+            gain7, _ = model.gains(torch.tensor([float(len(model.lambdas) - 1)]))
+            yg7 = y * gain7
+            hyper7 = model.h_s(torch.round(model.h_a(yg7)))
+            stage = ProgParamStage(heads['param'])
+            export_graph(stage, (hyper7,), ['hyper'], ['mean', 'scale'], os.path.join(tmp, 'prog_param.onnx'))
+            pm, ps = stage(hyper7)
+            ref['stages']['prog_param'] = {'inputs': {'hyper': write_f32(check, 'prog_param.hyper', hyper7)},
+                                           'outputs': {'mean': write_f32(check, 'prog_param.mean', pm),
+                                                       'scale': write_f32(check, 'prog_param.scale', ps)}}
+            s7 = torch.round(yg7 - pm)
+            half = 121
+            lo = torch.div(s7.clamp(-half, half) + half, 3, rounding_mode='floor') * 3 - half
+            feat, _ = features(pm, ps, lo, lo + 2)
+            stage = CrrStage(heads['crr'])
+            export_graph(stage, (feat,), ['feat'], ['shift', 'log_scale'], os.path.join(tmp, 'prog_crr.onnx'))
+            sh, ls = stage(feat)
+            ref['stages']['prog_crr'] = {'inputs': {'feat': write_f32(check, 'prog_crr.feat', feat)},
+                                         'outputs': {'shift': write_f32(check, 'prog_crr.shift', sh),
+                                                     'log_scale': write_f32(check, 'prog_crr.log_scale', ls)}}
+            export_graph(heads['cdr'], (feat,), ['feat'], ['delta'], os.path.join(tmp, 'prog_cdr.onnx'))
+            dl = heads['cdr'](feat)
+            ref['stages']['prog_cdr'] = {'inputs': {'feat': write_f32(check, 'prog_cdr.feat', feat)},
+                                         'outputs': {'delta': write_f32(check, 'prog_cdr.delta', dl)}}
+
     with open(os.path.join(check, 'reference.json'), 'w') as f:
         json.dump(ref, f)
 
     stages = ['g_a', 'h_a', 'h_s'] + [f'param_{s}' for s in range(S)] + ['g_s']
+    if args.prog:
+        stages += ['prog_param', 'prog_crr', 'prog_cdr']
     if not args.fp32:
         for st in stages:
             store_fp16(os.path.join(tmp, st + '.onnx'))
@@ -248,6 +308,15 @@ def main():
         'weights': 'float32' if args.fp32 else 'float16 storage, float32 compute',
         'fp16Cost': fp16_cost,
     }
+    if prog_meta is not None:
+        manifest['method'] += '; trit-plane progressive mode (hyperprior-only mean/scale, CRR and CDR context heads)'
+        manifest['progressive'] = {
+            'stages': ['prog_param', 'prog_crr', 'prog_cdr'],
+            'features': '[yhat, ln scale, planes left] x M channels; yhat = mean + conditional mean of N(0, scale) on the interval',
+            'crr': 'next trit from N(scale * shift, scale * exp(clamp(log_scale, -3, 3))) over the interval thirds',
+            'cdr': 'yhat += 0.5 * min(W, 2 * scale) * delta for unfinished elements (interval width W > 1)',
+            'heads': {k: prog_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'samples', 'seed', 'cpu_seconds')},
+        }
     check_result = None
     if not args.no_check:
         with open(os.path.join(tmp, 'manifest.json'), 'w') as f:

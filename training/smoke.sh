@@ -11,3 +11,7 @@ cd "$root"
 "$py" training/train.py --smoke --crops "$work/none.npz" --out-dir "$work/run"
 "$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/codec/smoke"
 node training/smoke_decode.mjs "$work/codec/smoke" test/fixtures/photo-256x192.png
+# the progressive heads on the same tiny backbone, exported with it, decoded from a prefix
+"$py" training/progressive.py --smoke --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/run/heads.pt" --log "$work/run/heads.jsonl"
+"$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --prog "$work/run/heads.pt" --out "$work/codec/smoke-prog"
+node training/smoke_decode.mjs "$work/codec/smoke-prog" test/fixtures/photo-256x192.png --progressive

@@ -3,6 +3,7 @@
  */
 import { decodeCodingParams } from './coding-params.js';
 import { readContainer, toHex } from './container.js';
+import { decodeProgressiveInfo } from './progressive-info.js';
 import { decodeImageInfo, type ImageInfo } from './image-info.js';
 import type { Limits } from './limits.js';
 import { UnitType } from './units.js';
@@ -49,8 +50,10 @@ export interface ContainerSummary {
   readonly image: ImageInfo | null;
   /** The decoded CODING_PARAMS unit of a learned image (the first, if several), or null. */
   readonly coding: CodingSummary | null;
-  /** Units in file order, END excluded. */
+  /** Units in file order, END excluded (for a cut progressive file, the cut unit last). */
   readonly units: readonly UnitSummary[];
+  /** For a progressive file: its trit-plane count, whether CRR coded it, and whether the file is whole. */
+  readonly progressive: { readonly planes: number; readonly crr: boolean; readonly complete: boolean } | null;
 }
 
 /**
@@ -65,10 +68,16 @@ export interface ContainerSummary {
  * @throws InvalidOptionError when `bytes` is not a Uint8Array or `limits` is invalid.
  */
 export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerSummary {
-  const container = readContainer(bytes, limits);
+  // a progressive file may be cut anywhere and still be valid; anything else must be whole
+  let container = readContainer(bytes, limits, { allowTruncation: true });
+  const progressiveUnit = container.units.find((u) => u.type === UnitType.PROGRESSIVE_INFO);
+  if (!progressiveUnit) container = readContainer(bytes, limits);
+  let progressive: ContainerSummary['progressive'] = null;
+  if (progressiveUnit) progressive = { ...decodeProgressiveInfo(progressiveUnit.payload), complete: container.complete };
+  const all = container.tail ? [...container.units, container.tail] : container.units;
   let image: ImageInfo | null = null;
   let coding: CodingSummary | null = null;
-  const units = container.units.map((unit): UnitSummary => {
+  const units = all.map((unit): UnitSummary => {
     if (unit.type === UnitType.IMAGE_INFO) {
       const info = decodeImageInfo(unit.payload, limits);
       image ??= info;
@@ -83,8 +92,8 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
       optional: unit.optional,
       known: unit.known,
       offset: unit.offset,
-      length: unit.length,
-      size: unit.payloadOffset - unit.offset + unit.length + 4,
+      length: unit.payload.length,
+      size: unit.payloadOffset - unit.offset + unit.payload.length + (unit === container.tail ? 0 : 4),
     };
   });
   return {
@@ -97,5 +106,6 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
     image,
     coding,
     units,
+    progressive,
   };
 }

@@ -38,6 +38,8 @@ export const UnitType = Object.freeze({
   SYMBOL_CHECKSUM: 0x06,
   /** Coding parameters of a learned image: rate (quality) and tile grid. */
   CODING_PARAMS: 0x07,
+  /** Parameters of a trit-plane progressive stream: plane count, context heads used. */
+  PROGRESSIVE_INFO: 0x08,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -54,6 +56,7 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.PROGRESSIVE_PLANE, name: 'PROGRESSIVE_PLANE', optional: false, description: 'one refinement plane of a progressive stream' },
   { id: UnitType.SYMBOL_CHECKSUM, name: 'SYMBOL_CHECKSUM', optional: false, description: 'checksum of the decoded symbols' },
   { id: UnitType.CODING_PARAMS, name: 'CODING_PARAMS', optional: false, description: 'quality and tile grid of a learned image' },
+  { id: UnitType.PROGRESSIVE_INFO, name: 'PROGRESSIVE_INFO', optional: false, description: 'trit-plane count and context heads of a progressive stream' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 

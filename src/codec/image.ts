@@ -22,7 +22,7 @@ import type { RansCoder, RansDecoder } from '../coder/types.js';
 import type { RansTables } from '../coder/tables.js';
 import { buildFactorizedTables, channelIndexes } from '../entropy/factorized.js';
 import { DEFAULT_SCALE_TABLE, buildGaussianTables, scaleToIndex } from '../entropy/gaussian.js';
-import { AbortError, BitstreamError, ModelMismatchError, invalidOption } from '../errors.js';
+import { BitstreamError, ModelMismatchError, invalidOption, throwIfAborted } from '../errors.js';
 import { alphaPlane, fromPlanar, hasAlpha, toPaddedPlanar, type Frame } from '../image/frame.js';
 import { loadCodecBundle, type CodecBundle } from '../model/manifest.js';
 import { ModelSessions, type Tensor4 } from '../model/session.js';
@@ -53,11 +53,7 @@ export interface Tile {
   height: number;
 }
 
-const checkAborted = (signal?: AbortSignal) => {
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-};
-
-function tilesOf(width: number, height: number, tile: number): Tile[] {
+export function tilesOf(width: number, height: number, tile: number): Tile[] {
   const out: Tile[] = [];
   for (let y = 0; y < height; y += tile) {
     for (let x = 0; x < width; x += tile) {
@@ -79,7 +75,7 @@ export function cropFrame(frame: Frame, t: Tile): Frame {
   return { data: out, width: t.width, height: t.height, channels: c };
 }
 
-function pasteFrame(dst: Frame, src: Frame, t: Tile): void {
+export function pasteFrame(dst: Frame, src: Frame, t: Tile): void {
   const c = dst.channels;
   for (let r = 0; r < t.height; r++) {
     dst.data.set(src.data.subarray(r * t.width * c, (r + 1) * t.width * c), ((t.y + r) * dst.width + t.x) * c);
@@ -105,14 +101,17 @@ const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byte
 
 /** A loaded learned image codec. Create with {@link LearnedImageCodec.load}; call dispose() when done. */
 export class LearnedImageCodec {
-  private zTables: RansTables;
+  /** @internal the factorized prior's tables of z */
+  readonly zTables: RansTables;
   private yTables: RansTables;
   private readonly scaleTable = DEFAULT_SCALE_TABLE;
 
   private constructor(
     readonly bundle: CodecBundle,
-    private readonly sessions: ModelSessions,
-    private readonly rans: RansCoder,
+    /** @internal */
+    readonly sessions: ModelSessions,
+    /** @internal */
+    readonly rans: RansCoder,
   ) {
     const st = bundle.manifest.scaleTable;
     if (st.levels !== this.scaleTable.length || st.min !== this.scaleTable[0] || st.max !== this.scaleTable[this.scaleTable.length - 1]) {
@@ -171,7 +170,7 @@ export class LearnedImageCodec {
       const g = gain[c];
       for (let i = c * hw; i < (c + 1) * hw; i++) yg[i] = y.data[i] * g;
     }
-    checkAborted(signal);
+    throwIfAborted(signal);
     const { z } = await this.sessions.run('h_a', { y: { data: yg, dims: y.dims } }, signal);
     const zSym = new Int32Array(z.data.length);
     const zHat = new Float32Array(z.data.length);
@@ -226,7 +225,7 @@ export class LearnedImageCodec {
     const C = m.sliceChannels;
     const M = S * C;
     const hw = h * w;
-    checkAborted(signal);
+    throwIfAborted(signal);
     const { hyper } = await this.sessions.run('h_s', { z_hat: zHat }, signal);
     if (hyper.dims[2] !== h || hyper.dims[3] !== w) {
       throw new ModelMismatchError(`h_s produced ${hyper.dims[2]}x${hyper.dims[3]}, expected ${h}x${w}`);
@@ -238,7 +237,7 @@ export class LearnedImageCodec {
       const yHat = new Float32Array(C * hw);
       const anchors = new Float32Array(C * hw);
       for (const [pass, positions] of [anchorPos, otherPos].entries()) {
-        checkAborted(signal);
+        throwIfAborted(signal);
         const inputs: Record<string, Tensor4> = { hyper, anchors: { data: anchors, dims: [1, C, h, w] } };
         if (s > 0) inputs.prev = { data: yHatAll.subarray(0, s * C * hw), dims: [1, s * C, h, w] };
         const { mean, scale } = await this.sessions.run(`param_${s}`, inputs, signal);
@@ -315,7 +314,7 @@ export class LearnedImageCodec {
         const g = invGain[c];
         for (let i = c * hw; i < (c + 1) * hw; i++) yHat[i] *= g;
       }
-      checkAborted(signal);
+      throwIfAborted(signal);
       const { x_hat } = await this.sessions.run('g_s', { y_hat: { data: yHat, dims: [1, M, h, w] } }, signal);
       return fromPlanar({ data: x_hat.data, width: pw, height: ph }, tile.width, tile.height, channels);
     } finally {
@@ -349,21 +348,7 @@ export class LearnedImageCodec {
 
   /** Builds the file from analysed tiles at one quality (rate control calls it repeatedly). */
   async assemble(frame: Frame, plan: { tiles: Tile[]; tileSize: number }, ys: Tensor4[], quality100: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const info: ImageInfo = {
-      width: frame.width,
-      height: frame.height,
-      channels: frame.channels,
-      bitDepth: 8,
-      colourMatrix: 0,
-      fullRange: true,
-      alpha: hasAlpha(frame.channels),
-    };
-    const units: { type: number; payload: Uint8Array }[] = [
-      { type: UnitType.IMAGE_INFO, payload: encodeImageInfo(info) },
-      { type: UnitType.CODING_PARAMS, payload: encodeCodingParams({ quality100, tileSize: plan.tileSize }) },
-    ];
-    const alpha = alphaPlane(frame);
-    if (alpha) units.push({ type: UnitType.ALPHA, payload: encodeAlpha(alpha, frame.width, frame.height, this.rans) });
+    const units = imageHeaderUnits(frame, quality100, plan.tileSize, this.rans);
     for (const y of ys) {
       const [z, yStream, check] = await this.codeLatent(y, quality100, signal);
       units.push({ type: UnitType.Z_STREAM, payload: z }, { type: UnitType.Y_STREAM, payload: yStream }, { type: UnitType.SYMBOL_CHECKSUM, payload: check });
@@ -401,6 +386,26 @@ export class LearnedImageCodec {
     }
     return { frame: out, info, quality: params.quality100 / 100 };
   }
+}
+
+/** The units every learned image starts with: IMAGE_INFO, CODING_PARAMS and, with alpha, ALPHA. */
+export function imageHeaderUnits(frame: Frame, quality100: number, tileSize: number, rans: RansCoder): { type: number; payload: Uint8Array }[] {
+  const info: ImageInfo = {
+    width: frame.width,
+    height: frame.height,
+    channels: frame.channels,
+    bitDepth: 8,
+    colourMatrix: 0,
+    fullRange: true,
+    alpha: hasAlpha(frame.channels),
+  };
+  const units: { type: number; payload: Uint8Array }[] = [
+    { type: UnitType.IMAGE_INFO, payload: encodeImageInfo(info) },
+    { type: UnitType.CODING_PARAMS, payload: encodeCodingParams({ quality100, tileSize }) },
+  ];
+  const alpha = alphaPlane(frame);
+  if (alpha) units.push({ type: UnitType.ALPHA, payload: encodeAlpha(alpha, frame.width, frame.height, rans) });
+  return units;
 }
 
 /** Splits a learned-image file's units into their roles, checking order and counts. */

@@ -34,6 +34,8 @@ export interface CodecManifest {
   files: Record<string, ManifestFile>;
   modelHash: string;
   training?: Record<string, number | null>;
+  /** Present when the codec ships the trit-plane progressive heads. */
+  progressive?: { stages: string[]; features: string; crr: string; cdr: string; heads: Record<string, unknown> };
 }
 
 /** `tables.json`: the numbers the entropy model needs beside the graphs. */

@@ -1,4 +1,4 @@
-import type { DecodeOptions } from '../../api.js';
+import type { DecodeOptions, ProgressiveStatus } from '../../api.js';
 import { resolveLimits } from '../../bitstream/limits.js';
 import type { OutputFormat } from '../../image/io.js';
 import type { Command } from '../command.js';
@@ -19,6 +19,14 @@ export interface DecodeReport {
   /** Size of the image file written. */
   bytes: number;
   ms: number;
+  /** For a progressive file: how much of it was decoded. */
+  progressive?: ProgressiveStatus;
+}
+
+function progressiveNote(p: ProgressiveStatus | undefined): string {
+  if (!p) return '';
+  if (p.complete) return `progressive (all ${p.totalPlanes} planes), `;
+  return `progressive prefix of ${p.bytes} bytes (${p.planes} of ${p.totalPlanes} planes whole, ${(100 * p.fraction).toFixed(1)}% of the trits), `;
 }
 
 export const decodeCommand: Command = {
@@ -41,12 +49,15 @@ export const decodeCommand: Command = {
     threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores)' },
     format: { type: 'string', short: 'f', valueName: 'FMT', description: 'output format: png, jpg, webp, avif, tiff, gif, ...; for a video mp4, y4m, mkv' },
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse files of more than N pixels (default 268402689)' },
+    bytes: { type: 'string', valueName: 'N', description: 'progressive file: decode only its first N bytes' },
+    planes: { type: 'string', valueName: 'K', description: 'progressive file: decode at most K trit-planes' },
     json: { type: 'boolean', description: 'print a JSON report on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
   },
   examples: [
     'codec decode photo.ncdc photo.png',
     'codec decode photo.ncdc photo.webp',
+    'codec decode --bytes 8000 progressive.ncdc preview.png',
     'codec decode --format jpg - - < photo.ncdc > photo.jpg',
     'codec decode clip.mkv clip.mp4',
     'codec decode clip.mkv -f y4m - | ffplay -',
@@ -66,7 +77,10 @@ export const decodeCommand: Command = {
       threads: numberOption(options, 'threads'),
       signal: io.signal,
       limits: maxPixels === undefined ? undefined : { maxPixels },
+      bytes: numberOption(options, 'bytes'),
+      planes: numberOption(options, 'planes'),
     };
+    for (const key of ['bytes', 'planes'] as const) if (decodeOpts[key] === undefined) delete decodeOpts[key];
     checkDecodeOptions(decodeOpts);
     if (decodeOpts.limits) resolveLimits(decodeOpts.limits);
     const name = stringOption(options, 'format');
@@ -104,12 +118,13 @@ export const decodeCommand: Command = {
       bytes: file.length,
       ms: Math.round(performance.now() - started),
     };
+    if (image.progressive) report.progressive = image.progressive;
     if (json) {
       io.stdout.write(JSON.stringify(report, null, 2) + '\n');
     } else if (options.quiet !== true) {
       io.stderr.write(
         `${displayName(input)} -> ${displayOutput(output)}: ${report.width}x${report.height}, ${report.channels} channel${report.channels === 1 ? '' : 's'}, ` +
-          `quality ${report.quality}, ${format} ${report.bytes} bytes (${report.ms} ms)\n`,
+          `quality ${report.quality}, ${progressiveNote(image.progressive)}${format} ${report.bytes} bytes (${report.ms} ms)\n`,
       );
     }
   },

@@ -64,6 +64,7 @@ async function encodeOptions(options: OptionValues, signal: AbortSignal | undefi
     threads: numberOption(options, 'threads'),
     tileSize: numberOption(options, 'tile-size'),
     maxPixels: numberOption(options, 'max-pixels'),
+    progressive: options.progressive === true ? true : undefined,
     signal,
   };
   for (const key of Object.keys(o) as (keyof EncodeOptions)[]) if (o[key] === undefined) delete o[key];
@@ -157,6 +158,10 @@ export const encodeCommand: Command = {
     threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores, divided by --jobs)' },
     'tile-size': { type: 'string', valueName: 'N', description: 'tile side, a multiple of 64 (default: whole image up to 2.6 MP, else 1280)' },
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse images of more than N pixels (default 268402689)' },
+    progressive: {
+      type: 'boolean',
+      description: 'write a trit-plane progressive file (codec nc-prog, quality 100 unless given): any prefix decodes, and --target-* cut it to size',
+    },
     'out-dir': { type: 'string', valueName: 'DIR', description: `batch mode: write each input to DIR/<name>${FILE_EXTENSION}` },
     jobs: { type: 'string', short: 'j', valueName: 'N', description: 'batch mode: files encoded at the same time (default 1)' },
     video: { type: 'boolean', description: 'the input is a video (implied by .mp4 .mkv .webm .mov .y4m .avi .m4v); needed for - ' },
@@ -170,6 +175,7 @@ export const encodeCommand: Command = {
     'codec encode -q 50 clip.mp4 clip.mkv',
     'ffmpeg -i clip.mov -f yuv4mpegpipe - | codec encode --video - clip.mkv',
     'codec encode -q 40 photo.jpg small.ncdc',
+    'codec encode --progressive photo.png photo.ncdc',
     'codec encode --target-bytes 20000 photo.png photo.ncdc',
     'cat photo.png | codec encode - - > photo.ncdc',
     'codec encode --out-dir out/ --jobs 2 --json *.png',

@@ -9,5 +9,6 @@ import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { helpCommand } from './help.js';
 import { infoCommand } from './info.js';
+import { truncateCommand } from './truncate.js';
 
-export const COMMANDS: CommandTable = defineCommands([encodeCommand, decodeCommand, infoCommand, helpCommand], GLOBAL_OPTIONS);
+export const COMMANDS: CommandTable = defineCommands([encodeCommand, decodeCommand, truncateCommand, infoCommand, helpCommand], GLOBAL_OPTIONS);

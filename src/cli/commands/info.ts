@@ -44,6 +44,10 @@ export function formatSummary(file: string, s: ContainerSummary): string {
     `image       ${s.image ? describeImage(s.image) : 'none (no IMAGE_INFO unit)'}`,
   ];
   if (s.coding) lines.push(`coding      ${describeCoding(s.coding)}`);
+  if (s.progressive) {
+    const p = s.progressive;
+    lines.push(`progressive ${p.planes} trit-planes, ${p.crr ? 'CRR context coding' : 'no CRR'}${p.complete ? '' : ', cut short (decodes to a coarser image)'}`);
+  }
   if (s.image) lines.push(`rate        ${formatBpp((s.byteLength * 8) / (s.image.width * s.image.height))} bits per pixel`);
   lines.push(`units       ${s.units.length}`);
   if (s.units.length > 0) {
