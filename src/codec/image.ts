@@ -273,13 +273,7 @@ export class LearnedImageCodec {
     signal?: AbortSignal,
   ): Promise<Frame> {
     const m = this.bundle.manifest;
-    const pad = m.paddingFactor;
-    const ph = Math.ceil(tile.height / pad) * pad;
-    const pw = Math.ceil(tile.width / pad) * pad;
-    const h = ph / m.downsampling.y;
-    const w = pw / m.downsampling.y;
-    const hz = ph / m.downsampling.z;
-    const wz = pw / m.downsampling.z;
+    const { ph, pw, h, w, hz, wz } = this.tileGeometry(tile);
     const Nz = m.config.Nz;
     let zDec: RansDecoder | undefined;
     let yDec: RansDecoder | undefined;
@@ -321,6 +315,15 @@ export class LearnedImageCodec {
       zDec?.dispose();
       yDec?.dispose();
     }
+  }
+
+  /** A tile's padded size and the sizes of its latent y and hyper-latent z. */
+  tileGeometry(tile: { width: number; height: number }): { ph: number; pw: number; h: number; w: number; hz: number; wz: number } {
+    const m = this.bundle.manifest;
+    const pad = m.paddingFactor;
+    const ph = Math.ceil(tile.height / pad) * pad;
+    const pw = Math.ceil(tile.width / pad) * pad;
+    return { ph, pw, h: ph / m.downsampling.y, w: pw / m.downsampling.y, hz: ph / m.downsampling.z, wz: pw / m.downsampling.z };
   }
 
   /** Encodes a frame into a complete file. */

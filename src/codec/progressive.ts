@@ -344,12 +344,7 @@ export class ProgressiveCoder {
     }
     for (let ti = 0; ti < T; ti++) {
       const tile = tiles[ti];
-      const ph = Math.ceil(tile.height / pad) * pad;
-      const pw = Math.ceil(tile.width / pad) * pad;
-      const h = ph / m.downsampling.y;
-      const w = pw / m.downsampling.y;
-      const hz = ph / m.downsampling.z;
-      const wz = pw / m.downsampling.z;
+      const { ph, pw, h, w, hz, wz } = codec.tileGeometry(tile);
       const Nz = m.config.Nz;
       const n = M * h * w;
       totalTrits += n * L;
