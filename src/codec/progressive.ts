@@ -157,7 +157,7 @@ export class ProgressiveCoder {
     return planeModel({ lo: st.lo, width: POW3[L - plane], scale: st.scale, hw: st.h * st.w, weight, shift, logScale, subset: st.passes[pass] });
   }
 
-  /** A tile's starting state: z from whatever of its stream is there (missing values take their prior's mode), then the hyperprior. */
+  /** A tile's starting state: z from its stream, or every value at its prior's mode without one; then the hyperprior. */
   private async tileStart(zUnit: ContainerUnit | undefined, zMode: Int32Array, Nz: number, hz: number, wz: number, h: number, w: number, L: number, signal?: AbortSignal): Promise<TileState> {
     const codec = this.codec;
     const zSym = new Int32Array(Nz * hz * wz);
@@ -361,7 +361,10 @@ export class ProgressiveCoder {
         st.pending = [];
         full = saved.planes;
       } else {
-        st = await this.tileStart(zUnits[ti], zMode, Nz, hz, wz, h, w, L, signal);
+        // a z stream cut short is not used: z values filled in part by part make a hyperprior
+        // that can get worse before it gets better, and the image must only improve with bytes
+        const zComplete = zUnits[ti] !== undefined && zUnits[ti] !== file.container.tail;
+        st = await this.tileStart(zComplete ? zUnits[ti] : undefined, zMode, Nz, hz, wz, h, w, L, signal);
       }
       const zComplete = zUnits[ti] !== undefined && zUnits[ti] !== file.container.tail;
       if (resume && zComplete && full === 0) (resume.tiles ??= [])[ti] = { st, planes: 0, lo: st.lo.slice(), rem: st.rem.slice(), crcs: unitCrcs(0) };
