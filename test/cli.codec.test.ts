@@ -17,8 +17,8 @@ import { ByteWriter } from '../src/bitstream/bytes.js';
 import { readContainer, writeContainer } from '../src/bitstream/container.js';
 import { inspect } from '../src/bitstream/inspect.js';
 import { UnitType } from '../src/bitstream/units.js';
-import { runCli, type CliIO } from '../src/cli/app.js';
 import { ensureBuilt, mainJs } from './helpers/build.js';
+import { runCliInProcess } from './helpers/cli.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const TINY = fixture('tiny-codec');
@@ -40,25 +40,7 @@ function codec(args: string[], input?: Uint8Array): Result {
 }
 
 /** The CLI in this process, with fake standard streams; the same result shape as {@link codec}. */
-async function inProcess(args: string[], input?: Uint8Array, isTTY = false): Promise<Result> {
-  const out: Buffer[] = [];
-  let stderr = '';
-  const io: CliIO = {
-    stdout: {
-      write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void) {
-        out.push(Buffer.from(chunk));
-        callback?.();
-        return true;
-      },
-    },
-    stderr: { write: (text: string) => (stderr += text), isTTY, columns: 100 },
-    stdin: (async function* () {
-      if (input) yield input;
-    })(),
-  };
-  const status = await runCli(args, io);
-  return { status, stdout: Buffer.concat(out), stderr };
-}
+const inProcess = (args: string[], input?: Uint8Array, isTTY = false): Promise<Result> => runCliInProcess(args, input, isTTY);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs } from '../src/api.js';
-import { runCli, type CliIO } from '../src/cli/app.js';
 import { findFfmpeg, findFfprobe } from '../src/video/ffmpeg.js';
 import { audioPacketHashes, makeTestClip, probeJson } from './helpers/video.js';
+import { runCliInProcess } from './helpers/cli.js';
 
 const TINY = fileURLToPath(new URL('./fixtures/tiny-codec', import.meta.url));
 const ONE_ERROR_LINE = /^codec: error: [^\n]+\n$/;
@@ -24,25 +24,7 @@ let mkv: string;
 let ffmpeg: string;
 let ffprobe: string;
 
-async function cli(args: string[], isTTY = false, input?: Uint8Array): Promise<{ status: number; stdout: Buffer; stderr: string }> {
-  const out: Buffer[] = [];
-  let stderr = '';
-  const io: CliIO = {
-    stdout: {
-      write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void) {
-        out.push(Buffer.from(chunk));
-        callback?.();
-        return true;
-      },
-    },
-    stderr: { write: (text: string) => (stderr += text), isTTY, columns: 100 },
-    stdin: (async function* () {
-      if (input) yield input;
-    })(),
-  };
-  const status = await runCli(args, io);
-  return { status, stdout: Buffer.concat(out), stderr };
-}
+const cli = (args: string[], isTTY = false, input?: Uint8Array) => runCliInProcess(args, input, isTTY);
 
 const probe = (path: string) => probeJson(ffprobe, path);
 

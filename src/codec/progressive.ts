@@ -163,12 +163,14 @@ export class ProgressiveCoder {
     const zSym = new Int32Array(Nz * hz * wz);
     for (let c = 0; c < Nz; c++) zSym.fill(zMode[c], c * hz * wz, (c + 1) * hz * wz);
     if (zUnit) {
-      decodeSome(codec, zUnit.payload, (dec) => {
-        const vals = new Int32Array(zSym.length);
-        const got = dec.decodePrefix(channelIndexes(Nz, hz * wz), codec.zTables, vals);
-        zSym.set(vals.subarray(0, got));
-        return got;
-      });
+      // only a whole z stream gets here: decode it strictly, end check included
+      const dec = codec.rans.createDecoder(zUnit.payload);
+      try {
+        dec.decodeWithIndexes(channelIndexes(Nz, hz * wz), codec.zTables, zSym);
+        dec.finish();
+      } finally {
+        dec.dispose();
+      }
     }
     throwIfAborted(signal);
     const { mean, scale } = await this.hyper({ data: Float32Array.from(zSym), dims: [1, Nz, hz, wz] }, h, w, signal);
@@ -438,17 +440,6 @@ function checkerboardPasses(M: number, h: number, w: number): [Int32Array, Int32
     }
   }
   return [anchors, others];
-}
-
-/** Runs `fn` on a decoder over `payload`; a payload too short to hold the coder's states decodes nothing. */
-function decodeSome(codec: LearnedImageCodec, payload: Uint8Array, fn: (dec: RansDecoder) => number): number {
-  if (payload.length < 16) return 0;
-  const dec = codec.rans.createDecoder(payload);
-  try {
-    return fn(dec);
-  } finally {
-    dec.dispose();
-  }
 }
 
 /**
