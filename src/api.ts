@@ -2,10 +2,11 @@
  * The promise API: encode(), decode(), and the codec cache behind them. The CLI and the
  * Node streams call these same functions.
  */
-import { readContainer } from './bitstream/container.js';
+import { MAGIC, readContainer } from './bitstream/container.js';
 import { UnitType } from './bitstream/units.js';
 import { ProgressiveCoder, readProgressive, truncateProgressive, type ProgressiveResume } from './codec/progressive.js';
 import type { Limits } from './bitstream/limits.js';
+import { BsqCodec, type BsqTokens } from './codec/bsq.js';
 import { LearnedImageCodec, cropFrame } from './codec/image.js';
 import { InputError, InvalidOptionError, ModelMismatchError, invalidOption, throwIfAborted } from './errors.js';
 import type { Frame } from './image/frame.js';
@@ -15,6 +16,11 @@ import { encodeImage, readImage, toOutputFormat, type ImageInput, type OutputFor
 export const DEFAULT_CODEC = 'nc-small';
 /** The codec used for progressive files when none is named: it ships the trit-plane heads. */
 export const DEFAULT_PROGRESSIVE_CODEC = 'nc-prog';
+/** The codec used in BSQ mode (and for tokens) when none is named. */
+export const DEFAULT_BSQ_CODEC = 'nc-bsq';
+
+/** Latent modes: the hyperprior codec (default), or binary spherical quantization tokens. */
+export type EncodeMode = 'hyperprior' | 'bsq';
 
 export interface EncodeOptions {
   /** 1..100, continuous; default 75. Ignored when targetBpp or targetBytes is given. */
@@ -40,6 +46,14 @@ export interface EncodeOptions {
   progressive?: boolean;
   /** Progressive only: code with the CRR context head (default true). */
   crr?: boolean;
+  /**
+   * 'bsq': code binary spherical quantization tokens (codec nc-bsq), a mode for very low
+   * rates. The rate is set by the number of bit groups kept: `groups`, or from `quality`
+   * (1 group at 1, all at 100), or by rate control; by default all groups.
+   */
+  mode?: EncodeMode;
+  /** BSQ mode: bit groups to keep per token, 1..the model's group count. */
+  groups?: number;
 }
 
 export interface EncodeResult {
@@ -58,6 +72,8 @@ export interface EncodeResult {
   targetMet?: boolean;
   /** Things the caller should know: 16-bit input reduced, animation frames dropped. */
   warnings: string[];
+  /** BSQ mode: the bit groups kept per token. */
+  groups?: number;
 }
 
 export interface DecodeOptions {
@@ -88,6 +104,8 @@ export interface DecodedImage extends Frame {
   quality: number;
   /** For a progressive file: how much of it was decoded. */
   progressive?: ProgressiveStatus;
+  /** For a BSQ file: the groups it keeps of the model's d-bit tokens. */
+  bsq?: { groups: number; d: number; groupBits: number };
 }
 
 /** How much of a progressive file a decode used. */
@@ -114,14 +132,32 @@ const cache = new Map<string, Promise<LearnedImageCodec>>();
  *   match its manifest.
  */
 export function getCodec(id: string, threads?: number): Promise<LearnedImageCodec> {
+  return cachedLoad(cache, id, threads, LearnedImageCodec.load);
+}
+
+/** One shared load per id and thread count; a failed load is forgotten so it can be retried. */
+function cachedLoad<T>(map: Map<string, Promise<T>>, id: string, threads: number | undefined, load: (id: string, o: { threads?: number }) => Promise<T>): Promise<T> {
   const key = `${id}\0${threads ?? 0}`;
-  let p = cache.get(key);
+  let p = map.get(key);
   if (!p) {
-    p = LearnedImageCodec.load(id, { threads });
-    p.catch(() => cache.delete(key));
-    cache.set(key, p);
+    p = load(id, { threads });
+    p.catch(() => map.delete(key));
+    map.set(key, p);
   }
   return p;
+}
+
+const bsqCache = new Map<string, Promise<BsqCodec>>();
+
+/**
+ * A loaded BSQ codec, shared between calls with the same id and thread count.
+ * @example
+ * const codec = await getBsqCodec('nc-bsq');
+ * @throws InvalidOptionError for an unknown codec; ModelMismatchError when its files do not
+ *   match its manifest or it is not a BSQ codec.
+ */
+export function getBsqCodec(id: string, threads?: number): Promise<BsqCodec> {
+  return cachedLoad(bsqCache, id, threads, BsqCodec.load);
 }
 
 /**
@@ -132,8 +168,9 @@ export function getCodec(id: string, threads?: number): Promise<LearnedImageCode
  * await closeCodecs();
  */
 export async function closeCodecs(): Promise<void> {
-  const all = [...cache.values()];
+  const all: Promise<{ dispose(): Promise<void> }>[] = [...cache.values(), ...bsqCache.values()];
   cache.clear();
+  bsqCache.clear();
   await Promise.all(all.map((p) => p.then((c) => c.dispose()).catch(() => undefined)));
 }
 
@@ -170,6 +207,10 @@ export function checkEncodeOptions(o: EncodeOptions): void {
   checkNumber('maxPixels', o.maxPixels, 1, 0x3fff * 0x3fff, true);
   checkBoolean('progressive', o.progressive);
   checkBoolean('crr', o.crr);
+  if (o.mode !== undefined && o.mode !== 'hyperprior' && o.mode !== 'bsq') throw invalidOption("one of 'hyperprior', 'bsq'", 'mode', o.mode);
+  checkNumber('groups', o.groups, 1, 64, true);
+  if (o.groups !== undefined && o.mode !== 'bsq') throw new InvalidOptionError("Expected groups only with mode: 'bsq'");
+  if (o.mode === 'bsq' && o.progressive === true) throw new InvalidOptionError("Expected at most one of progressive and mode: 'bsq' but received both");
   if (o.crr !== undefined && o.progressive !== true) throw new InvalidOptionError('Expected crr only with progressive: true');
   if (o.targetBpp !== undefined && o.targetBytes !== undefined) {
     throw new InvalidOptionError('Expected at most one of targetBpp and targetBytes but received both');
@@ -213,6 +254,7 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
   const { frame, warnings } = await readImage(input, { signal: options.signal, maxPixels: options.maxPixels });
   const pixels = frame.width * frame.height;
   const target = options.targetBytes ?? (options.targetBpp !== undefined ? (options.targetBpp * pixels) / 8 : undefined);
+  if (options.mode === 'bsq') return encodeBsq(frame, warnings, target, options);
   if (options.progressive) {
     const codec = await getCodec(options.codec ?? DEFAULT_PROGRESSIVE_CODEC, options.threads);
     const quality = options.quality ?? 100;
@@ -265,6 +307,43 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
   return result(best!.bytes, best!.q, Math.abs(best!.bytes.length - target) <= 0.03 * target);
 }
 
+/** BSQ mode: tokens once, then the group count from the options or by rate control. */
+async function encodeBsq(frame: Frame, warnings: string[], target: number | undefined, options: EncodeOptions): Promise<EncodeResult> {
+  const codec = await getBsqCodec(options.codec ?? DEFAULT_BSQ_CODEC, options.threads);
+  const G = codec.layout.groups;
+  if (options.groups !== undefined && options.groups > G) throw invalidOption(`integer between 1 and ${G}`, 'groups', options.groups);
+  const all = await codec.tokenize(frame, { tileSize: options.tileSize, signal: options.signal });
+  const pixels = frame.width * frame.height;
+  const quality = options.quality ?? 100;
+  const withGroups = (k: number): Promise<Uint8Array> => codec.encodeTokens(frame, keepGroups(all, k), Math.round(quality * 100), options.signal);
+  const result = (bytes: Uint8Array, groups: number, targetMet?: boolean): EncodeResult => ({
+    bytes, width: frame.width, height: frame.height, channels: frame.channels, quality, bpp: (bytes.length * 8) / pixels, targetMet, warnings, groups,
+  });
+  if (target === undefined) {
+    const k = options.groups ?? (options.quality !== undefined ? codec.groupsForQuality(options.quality) : G);
+    return result(await withGroups(k), k);
+  }
+  // size grows with the groups kept: the most groups not above the target, else the closest
+  let best: { bytes: Uint8Array; k: number } | undefined;
+  for (let k = G; k >= 1; k--) {
+    const bytes = await withGroups(k);
+    if (!best || Math.abs(bytes.length - target) < Math.abs(best.bytes.length - target)) best = { bytes, k };
+    if (bytes.length <= target) break;
+  }
+  return result(best!.bytes, best!.k, Math.abs(best!.bytes.length - target) <= 0.03 * target);
+}
+
+/** The first k groups of a token set. */
+function keepGroups(tokens: BsqTokens, k: number): BsqTokens {
+  if (k === tokens.groups) return tokens;
+  const per = tokens.groups * tokens.groupBits;
+  const keep = k * tokens.groupBits;
+  const n = tokens.shape[0] * tokens.shape[1];
+  const bits = new Uint8Array(n * keep);
+  for (let t = 0; t < n; t++) bits.set(tokens.bits.subarray(t * per, t * per + keep), t * keep);
+  return { ...tokens, groups: k, bits };
+}
+
 /**
  * Encodes an image (a path, the bytes of any image file sharp reads, or raw pixels) and
  * resolves to the file's bytes. See {@link encodeWithInfo} for the options and the report.
@@ -299,6 +378,14 @@ export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Pr
   // a progressive file decodes from any prefix, so read what is there without demanding the end
   const container = readContainer(bytes, options.limits, { allowTruncation: true });
   const progressive = container.units.some((u) => u.type === UnitType.PROGRESSIVE_INFO);
+  if (container.units.some((u) => u.type === UnitType.BSQ_INFO)) {
+    if (options.bytes !== undefined || options.planes !== undefined) {
+      throw new InputError('the bytes and planes options need a progressive file (encode with progressive: true); this one is a BSQ file');
+    }
+    const bsq = await bsqCodecFor(container.codecId, options);
+    const r = await bsq.decode(bytes, { signal: options.signal, limits: options.limits });
+    return { ...r.frame, quality: r.quality, bsq: { groups: r.groups, d: bsq.layout.d, groupBits: bsq.layout.groupBits } };
+  }
   if (!progressive && (options.bytes !== undefined || options.planes !== undefined)) {
     throw new InputError('the bytes and planes options need a progressive file (encode with progressive: true); this one is not');
   }
@@ -360,4 +447,98 @@ export async function decodeToImage(bytes: Uint8Array, format: OutputFormat | (s
   const fmt = toOutputFormat(format);
   const img = await decode(bytes, options);
   return encodeImage(img, fmt);
+}
+
+/** The BSQ codec a file names (or the one given), with an uninstalled one reported as a mismatch. */
+async function bsqCodecFor(id: string, options: { codec?: string; threads?: number }): Promise<BsqCodec> {
+  if (options.codec !== undefined) return getBsqCodec(options.codec, options.threads);
+  try {
+    return await getBsqCodec(id, options.threads);
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    throw new ModelMismatchError(`the file was written by codec '${id}', which is not installed (pass its folder as the codec option)`);
+  }
+}
+
+export interface TokenizeOptions {
+  /** BSQ codec id or folder; default nc-bsq (for a BSQ file: the one it names). */
+  codec?: string;
+  /** Bit groups to keep per token; default all. */
+  groups?: number;
+  /** Tile side in pixels, a multiple of 16; default the whole image up to 2.6 megapixels. */
+  tileSize?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  maxPixels?: number;
+  limits?: Partial<Limits>;
+}
+
+const isContainer = (b: unknown): b is Uint8Array => b instanceof Uint8Array && b.length >= MAGIC.length && MAGIC.every((m, i) => b[i] === m);
+
+/**
+ * BSQ tokens of an image: one token of `groups * groupBits` bits per 16x16 pixels, for
+ * feeding generative models or storing latents. The input is anything {@link encode}
+ * takes, or the bytes of a BSQ file (its tokens are read back exactly, without the image
+ * decoder).
+ *
+ * @example
+ * const { bits, shape, d } = await tokenize('photo.png');
+ * const token0 = bits.subarray(0, d); // the first token's bits, 0 or 1
+ * const img = await detokenize(await tokenize('photo.png')); // the decoded image
+ * @throws InvalidOptionError for bad options; InputError for an unreadable image;
+ *   ModelMismatchError for a file of another model; BitstreamError for a corrupt file;
+ *   AbortError.
+ */
+export async function tokenize(input: ImageInput, options: TokenizeOptions = {}): Promise<BsqTokens> {
+  if (options === null || typeof options !== 'object') throw invalidOption('object', 'options', options);
+  checkCommon(options);
+  checkNumber('groups', options.groups, 1, 64, true);
+  checkNumber('tileSize', options.tileSize, 1, 65535, true);
+  checkNumber('maxPixels', options.maxPixels, 1, 0x3fff * 0x3fff, true);
+  throwIfAborted(options.signal);
+  if (isContainer(input)) {
+    const container = readContainer(input, options.limits);
+    if (!container.units.some((u) => u.type === UnitType.BSQ_INFO)) throw new InputError('not a BSQ file (encode with mode: \'bsq\'): only BSQ files hold tokens');
+    const codec = await bsqCodecFor(container.codecId, options);
+    const { tokens } = await codec.readTokens(input, { signal: options.signal, limits: options.limits });
+    return options.groups !== undefined && options.groups < tokens.groups ? keepGroups(tokens, options.groups) : tokens;
+  }
+  const codec = await getBsqCodec(options.codec ?? DEFAULT_BSQ_CODEC, options.threads);
+  const { frame } = await readImage(input, { signal: options.signal, maxPixels: options.maxPixels });
+  return codec.tokenize(frame, { groups: options.groups, tileSize: options.tileSize, signal: options.signal });
+}
+
+/**
+ * The image of a set of BSQ tokens (RGB, 8-bit, the size they were made from). The same
+ * bits always give the same image, and tokens from {@link tokenize} give the image that
+ * decoding the BSQ file of the same groups gives.
+ * @example
+ * const tokens = await tokenize('photo.png', { groups: 3 });
+ * const { data, width, height } = await detokenize(tokens);
+ * @throws InvalidOptionError for malformed tokens; ModelMismatchError for tokens of
+ *   another model; AbortError.
+ */
+export async function detokenize(tokens: BsqTokens, options: { codec?: string; threads?: number; signal?: AbortSignal } = {}): Promise<Frame> {
+  if (tokens === null || typeof tokens !== 'object') throw invalidOption('object', 'tokens', tokens);
+  checkCommon(options);
+  const codec = await getBsqCodec(options.codec ?? tokens.codec ?? DEFAULT_BSQ_CODEC, options.threads);
+  return codec.detokenize(tokens, { signal: options.signal });
+}
+
+/**
+ * BSQ tokens of every frame of a video (any file ffmpeg reads), one at a time; memory does
+ * not grow with the clip. Breaking out of the loop stops ffmpeg.
+ * @example
+ * for await (const { index, tokens } of tokenizeVideo('clip.mp4', { maxFrames: 10 })) console.log(index, tokens.shape);
+ * @throws as {@link tokenize}, and InputError when ffmpeg cannot read the input.
+ */
+export async function* tokenizeVideo(input: string, options: TokenizeOptions & { maxFrames?: number } = {}): AsyncGenerator<{ index: number; tokens: BsqTokens }> {
+  if (options === null || typeof options !== 'object') throw invalidOption('object', 'options', options);
+  checkCommon(options);
+  checkNumber('groups', options.groups, 1, 64, true);
+  const codec = await getBsqCodec(options.codec ?? DEFAULT_BSQ_CODEC, options.threads);
+  const { readFrames } = await import('./video/ffmpeg.js');
+  for await (const frame of readFrames(input, { signal: options.signal, maxFrames: options.maxFrames })) {
+    yield { index: frame.index, tokens: await codec.tokenize(frame, { groups: options.groups, tileSize: options.tileSize, signal: options.signal }) };
+  }
 }

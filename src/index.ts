@@ -24,8 +24,15 @@
  * @packageDocumentation
  */
 export {
+  DEFAULT_BSQ_CODEC,
   DEFAULT_CODEC,
   DEFAULT_PROGRESSIVE_CODEC,
+  detokenize,
+  getBsqCodec,
+  tokenize,
+  tokenizeVideo,
+  type EncodeMode,
+  type TokenizeOptions,
   truncate,
   type ProgressiveStatus,
   checkDecodeOptions,
@@ -68,6 +75,9 @@ export {
   type ProgressiveEncodeOptions,
   type ProgressiveResume,
 } from './codec/progressive.js';
+export { BSQ_DEFAULT_TILE, BSQ_STRIDE, BsqCodec, tokensFromJson, tokensToJson, type BsqEncodeOptions, type BsqTokens, type BsqTokensJson } from './codec/bsq.js';
+export { BSQ_PHASES, groupCodes, phasePositions, type BsqLayout } from './quant/bsq.js';
+export { decodeBsqInfo, encodeBsqInfo, type BsqInfo } from './bitstream/bsq-info.js';
 export { decodeProgressiveInfo, encodeProgressiveInfo, type ProgressiveInfo } from './bitstream/progressive-info.js';
 
 export {

@@ -64,7 +64,7 @@ describe('command table', () => {
   };
 
   it('holds the commands that exist', () => {
-    expect([...COMMANDS.keys()]).toEqual(['encode', 'decode', 'truncate', 'info', 'help']);
+    expect([...COMMANDS.keys()]).toEqual(['encode', 'decode', 'truncate', 'tokens', 'detokenize', 'info', 'help']);
   });
 
   it('accepts a variadic argument only in the last place', () => {

@@ -132,6 +132,15 @@ def round_weights_fp16(model, val_path, min_elements=64):
             'measuredOn': 'validation split of the training photos, 8 images, rate indexes 1, 4, K-1'}
 
 
+def check_image(H=128, W=192):
+    """The fixed, non-square input the exported graphs are checked on: smooth gradients plus
+    seeded noise; returns the generator too, for further seeded inputs."""
+    g = torch.Generator().manual_seed(7)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, H), torch.linspace(0, 1, W), indexing='ij')
+    x = torch.stack([yy, xx, (yy + xx) / 2]).unsqueeze(0)
+    return g, (x * 0.7 + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -179,12 +188,8 @@ def main():
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
 
-    # a fixed, non-square input: smooth gradients plus seeded noise
-    g = torch.Generator().manual_seed(7)
-    H, W = 128, 192
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, H), torch.linspace(0, 1, W), indexing='ij')
-    x = torch.stack([yy, xx, (yy + xx) / 2]).unsqueeze(0)
-    x = (x * 0.7 + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
+    g, x = check_image()
+    H, W = x.shape[2], x.shape[3]
     h, w = H // 16, W // 16
 
     check = tempfile.mkdtemp(prefix='nc-check-')

@@ -15,3 +15,7 @@ node training/smoke_decode.mjs "$work/codec/smoke" test/fixtures/photo-256x192.p
 "$py" training/progressive.py --smoke --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/run/heads.pt" --log "$work/run/heads.jsonl"
 "$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --prog "$work/run/heads.pt" --out "$work/codec/smoke-prog"
 node training/smoke_decode.mjs "$work/codec/smoke-prog" test/fixtures/photo-256x192.png --progressive
+# the BSQ token codec: a few steps, exported, coded and decoded, tokens round-tripped
+"$py" training/bsq.py --smoke --crops "$work/none.npz" --out-dir "$work/run"
+"$py" training/export_bsq.py --ckpt "$work/run/checkpoints/smoke-bsq.pt" --out "$work/codec/smoke-bsq"
+node training/smoke_decode.mjs "$work/codec/smoke-bsq" test/fixtures/photo-256x192.png --bsq

@@ -66,6 +66,21 @@ def load_crops(args):
     return data['train'], data['val']
 
 
+def setup_run(args):
+    """Threads, seeds and device of a run; its checkpoint and log paths; fresh run metadata."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
+    device = pick_device(args.device)
+    ckpt_dir = os.path.join(args.out_dir, 'checkpoints')
+    log_dir = os.path.join(args.out_dir, 'logs')
+    os.makedirs(ckpt_dir, exist_ok=True)
+    os.makedirs(log_dir, exist_ok=True)
+    meta = {'step': 0, 'cpu_hours': 0.0, 'wall_hours': 0.0, 'gpu_hours': 0.0, 'samples': 0}
+    return device, os.path.join(ckpt_dir, f'{args.id}.pt'), os.path.join(log_dir, f'{args.id}.jsonl'), meta
+
+
 def adam_state_compact(opt):
     state = opt.state_dict()
     out = {'param_groups': state['param_groups'], 'state': {}}
@@ -152,20 +167,7 @@ def main():
         args.steps = args.steps or 12
         args.batch, args.patch, args.log_every, args.ckpt_minutes = 2, 64, 4, 1e9
         args.id = args.id if args.id != 'nc-small' else 'smoke'
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    random.seed(args.seed)
-    device = pick_device(args.device)
-
-    ckpt_dir = os.path.join(args.out_dir, 'checkpoints')
-    log_dir = os.path.join(args.out_dir, 'logs')
-    os.makedirs(ckpt_dir, exist_ok=True)
-    os.makedirs(log_dir, exist_ok=True)
-    ckpt_path = os.path.join(ckpt_dir, f'{args.id}.pt')
-    log_path = os.path.join(log_dir, f'{args.id}.jsonl')
-
-    meta = {'step': 0, 'cpu_hours': 0.0, 'wall_hours': 0.0, 'gpu_hours': 0.0, 'samples': 0}
+    device, ckpt_path, log_path, meta = setup_run(args)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location='cpu')
         model = ImageCodec(**ck['config']).to(device)

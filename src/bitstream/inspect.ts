@@ -3,6 +3,7 @@
  */
 import { decodeCodingParams } from './coding-params.js';
 import { readContainer, toHex } from './container.js';
+import { decodeBsqInfo } from './bsq-info.js';
 import { decodeProgressiveInfo } from './progressive-info.js';
 import { decodeImageInfo, type ImageInfo } from './image-info.js';
 import type { Limits } from './limits.js';
@@ -54,6 +55,8 @@ export interface ContainerSummary {
   readonly units: readonly UnitSummary[];
   /** For a progressive file: its trit-plane count, whether CRR coded it, and whether the file is whole. */
   readonly progressive: { readonly planes: number; readonly crr: boolean; readonly complete: boolean } | null;
+  /** For a BSQ file: bits per token of the model, bits per group, groups coded and tokens. */
+  readonly bsq: { readonly d: number; readonly groupBits: number; readonly groups: number; readonly tokens: number | null } | null;
 }
 
 /**
@@ -74,6 +77,7 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
   if (!progressiveUnit) container = readContainer(bytes, limits);
   let progressive: ContainerSummary['progressive'] = null;
   if (progressiveUnit) progressive = { ...decodeProgressiveInfo(progressiveUnit.payload), complete: container.complete };
+  const bsqUnit = container.units.find((u) => u.type === UnitType.BSQ_INFO);
   const all = container.tail ? [...container.units, container.tail] : container.units;
   let image: ImageInfo | null = null;
   let coding: CodingSummary | null = null;
@@ -96,6 +100,12 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
       size: unit.payloadOffset - unit.offset + unit.payload.length + (unit === container.tail ? 0 : 4),
     };
   });
+  let bsq: ContainerSummary['bsq'] = null;
+  if (bsqUnit) {
+    const b = decodeBsqInfo(bsqUnit.payload);
+    const img = image as ImageInfo | null;
+    bsq = { ...b, tokens: img ? Math.ceil(img.width / 16) * Math.ceil(img.height / 16) : null };
+  }
   return {
     format: 'NCDC',
     version: container.version,
@@ -107,5 +117,6 @@ export function inspect(bytes: Uint8Array, limits?: Partial<Limits>): ContainerS
     coding,
     units,
     progressive,
+    bsq,
   };
 }

@@ -40,6 +40,10 @@ export const UnitType = Object.freeze({
   CODING_PARAMS: 0x07,
   /** Parameters of a trit-plane progressive stream: plane count, context heads used. */
   PROGRESSIVE_INFO: 0x08,
+  /** Token geometry of a binary-spherical-quantization (BSQ) file. */
+  BSQ_INFO: 0x09,
+  /** Entropy-coded BSQ token bits of one tile. */
+  BSQ_TOKENS: 0x0a,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -57,6 +61,8 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.SYMBOL_CHECKSUM, name: 'SYMBOL_CHECKSUM', optional: false, description: 'checksum of the decoded symbols' },
   { id: UnitType.CODING_PARAMS, name: 'CODING_PARAMS', optional: false, description: 'quality and tile grid of a learned image' },
   { id: UnitType.PROGRESSIVE_INFO, name: 'PROGRESSIVE_INFO', optional: false, description: 'trit-plane count and context heads of a progressive stream' },
+  { id: UnitType.BSQ_INFO, name: 'BSQ_INFO', optional: false, description: 'bits per token, bits per group and groups coded of a BSQ file' },
+  { id: UnitType.BSQ_TOKENS, name: 'BSQ_TOKENS', optional: false, description: 'entropy-coded BSQ token bits of one tile' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 

@@ -113,6 +113,9 @@ export class LearnedImageCodec {
     /** @internal */
     readonly rans: RansCoder,
   ) {
+    if (bundle.manifest.kind !== 'image') {
+      throw new ModelMismatchError(`Codec ${bundle.manifest.id} is a ${bundle.manifest.kind} codec, not a hyperprior image codec (use mode 'bsq' for BSQ codecs)`);
+    }
     const st = bundle.manifest.scaleTable;
     if (st.levels !== this.scaleTable.length || st.min !== this.scaleTable[0] || st.max !== this.scaleTable[this.scaleTable.length - 1]) {
       throw new ModelMismatchError(`Codec ${bundle.manifest.id} uses a scale table this runtime does not build`);
@@ -411,8 +414,11 @@ export function imageHeaderUnits(frame: Frame, quality100: number, tileSize: num
   return units;
 }
 
-/** Splits a learned-image file's units into their roles, checking order and counts. */
-export function parseImageUnits(units: readonly ContainerUnit[], limits?: Partial<Limits>) {
+/**
+ * Reads the units every learned image starts with (IMAGE_INFO, CODING_PARAMS, optional
+ * ALPHA); `next` is the index, among the known units, of the first unit after them.
+ */
+export function parseImageHeader(units: readonly ContainerUnit[], limits?: Partial<Limits>) {
   const known = units.filter((u) => u.known);
   if (known[0]?.type !== UnitType.IMAGE_INFO) throw new BitstreamError('File does not start with IMAGE_INFO');
   if (known[1]?.type !== UnitType.CODING_PARAMS) throw new BitstreamError('IMAGE_INFO is not followed by CODING_PARAMS');
@@ -422,6 +428,13 @@ export function parseImageUnits(units: readonly ContainerUnit[], limits?: Partia
   let alphaUnit: ContainerUnit | undefined;
   if (known[i]?.type === UnitType.ALPHA) alphaUnit = known[i++];
   if (info.alpha !== (alphaUnit !== undefined)) throw new BitstreamError(info.alpha ? 'ALPHA unit missing' : 'Unexpected ALPHA unit');
+  return { known, info, params, alphaUnit, next: i };
+}
+
+/** Splits a learned-image file's units into their roles, checking order and counts. */
+export function parseImageUnits(units: readonly ContainerUnit[], limits?: Partial<Limits>) {
+  const { known, info, params, alphaUnit, next } = parseImageHeader(units, limits);
+  let i = next;
   const tileUnits: [ContainerUnit, ContainerUnit, ContainerUnit][] = [];
   while (i < known.length) {
     const [z, y, c] = [known[i], known[i + 1], known[i + 2]];

@@ -21,7 +21,8 @@ export interface FactorizedPmf {
 export interface CodecManifest {
   id: string;
   format: number;
-  kind: 'image';
+  /** 'image': the hyperprior codec (LearnedImageCodec); 'bsq': BSQ tokens (BsqCodec). */
+  kind: 'image' | 'bsq';
   method: string;
   config: { N: number; M: number; Nh: number; Nz: number; slices: number; lambdas: number[]; hidden: number };
   slices: number;
@@ -34,6 +35,8 @@ export interface CodecManifest {
   files: Record<string, ManifestFile>;
   modelHash: string;
   training?: Record<string, number | null>;
+  /** BSQ codecs: the token geometry. */
+  bsq?: { d: number; groups: number; groupBits: number };
   /** Present when the codec ships the trit-plane progressive heads. */
   progressive?: { stages: string[]; features: string; crr: string; cdr: string; heads: Record<string, unknown> };
 }
@@ -83,7 +86,7 @@ export async function loadCodecBundle(idOrDir: string): Promise<CodecBundle> {
   } catch (cause) {
     throw new InvalidOptionError(`No codec found at ${dir} (manifest.json missing or unreadable)`, { cause });
   }
-  if (manifest.format !== 1 || manifest.kind !== 'image') {
+  if (manifest.format !== 1 || (manifest.kind !== 'image' && manifest.kind !== 'bsq')) {
     throw new InvalidOptionError(`Codec ${manifest.id} has unsupported manifest format ${manifest.format}`);
   }
   const verified = new Map<string, Promise<Uint8Array>>();
@@ -109,7 +112,10 @@ export async function loadCodecBundle(idOrDir: string): Promise<CodecBundle> {
   if (expectedHash !== manifest.modelHash) {
     throw new ModelMismatchError(`manifest.json of codec ${manifest.id} has an inconsistent modelHash`);
   }
-  const tables = JSON.parse(new TextDecoder().decode(await readChecked('tables'))) as CodecTables;
+  // BSQ codecs need no tables beside their graphs
+  const tables = manifest.files.tables
+    ? (JSON.parse(new TextDecoder().decode(await readChecked('tables'))) as CodecTables)
+    : { gain: [], invGain: [], priorZ: [] };
   return {
     dir,
     manifest,

@@ -21,6 +21,8 @@ export interface DecodeReport {
   ms: number;
   /** For a progressive file: how much of it was decoded. */
   progressive?: ProgressiveStatus;
+  /** For a BSQ file: the groups it keeps of the model's d-bit tokens. */
+  bsq?: { groups: number; d: number; groupBits: number };
 }
 
 function progressiveNote(p: ProgressiveStatus | undefined): string {
@@ -119,12 +121,13 @@ export const decodeCommand: Command = {
       ms: Math.round(performance.now() - started),
     };
     if (image.progressive) report.progressive = image.progressive;
+    if (image.bsq) report.bsq = image.bsq;
     if (json) {
       io.stdout.write(JSON.stringify(report, null, 2) + '\n');
     } else if (options.quiet !== true) {
       io.stderr.write(
         `${displayName(input)} -> ${displayOutput(output)}: ${report.width}x${report.height}, ${report.channels} channel${report.channels === 1 ? '' : 's'}, ` +
-          `quality ${report.quality}, ${progressiveNote(image.progressive)}${format} ${report.bytes} bytes (${report.ms} ms)\n`,
+          `${image.bsq ? `BSQ ${image.bsq.groups} of ${image.bsq.d / image.bsq.groupBits} groups` : `quality ${report.quality}`}, ${progressiveNote(image.progressive)}${format} ${report.bytes} bytes (${report.ms} ms)\n`,
       );
     }
   },

@@ -34,6 +34,8 @@ export interface EncodedFileReport {
   target: { bytes: number } | { bpp: number } | null;
   /** Whether the size is within 3% of the target; null without one. */
   targetMet: boolean | null;
+  /** BSQ mode: bit groups kept per token. */
+  groups?: number;
 }
 
 /** One line of the JSON summary for a file that failed. */
@@ -65,6 +67,8 @@ async function encodeOptions(options: OptionValues, signal: AbortSignal | undefi
     tileSize: numberOption(options, 'tile-size'),
     maxPixels: numberOption(options, 'max-pixels'),
     progressive: options.progressive === true ? true : undefined,
+    mode: stringOption(options, 'mode') as EncodeOptions['mode'],
+    groups: numberOption(options, 'groups'),
     signal,
   };
   for (const key of Object.keys(o) as (keyof EncodeOptions)[]) if (o[key] === undefined) delete o[key];
@@ -86,7 +90,7 @@ export function batchOutputPath(outDir: string, input: string): string {
 }
 
 function reportLine(r: EncodedFileReport): string {
-  let line = `${displayName(r.input)} -> ${displayOutput(r.output)}: ${r.width}x${r.height}, ${r.bytes} bytes, ${formatBpp(r.bpp)} bpp, quality ${r.quality}`;
+  let line = `${displayName(r.input)} -> ${displayOutput(r.output)}: ${r.width}x${r.height}, ${r.bytes} bytes, ${formatBpp(r.bpp)} bpp, ${r.groups !== undefined ? `${r.groups} BSQ groups` : `quality ${r.quality}`}`;
   if (r.target) {
     const what = 'bytes' in r.target ? `${r.target.bytes} bytes` : `${r.target.bpp} bpp`;
     line += `, target ${what} ${r.targetMet ? 'met' : 'not met (closest size kept)'}`;
@@ -120,6 +124,7 @@ async function encodeOne(input: string, output: string, options: EncodeOptions, 
     target: targetOf(options),
     targetMet: result.targetMet ?? null,
   };
+  if (result.groups !== undefined) report.groups = result.groups;
   return report;
 }
 
@@ -162,6 +167,12 @@ export const encodeCommand: Command = {
       type: 'boolean',
       description: 'write a trit-plane progressive file (codec nc-prog, quality 100 unless given): any prefix decodes, and --target-* cut it to size',
     },
+    mode: {
+      type: 'string',
+      valueName: 'M',
+      description: "latent mode: hyperprior (default) or bsq, binary spherical quantization tokens for very low rates (codec nc-bsq)",
+    },
+    groups: { type: 'string', valueName: 'K', description: 'bsq: bit groups kept per token, 1..6 for nc-bsq (default all; -q 1..100 maps to 1..all)' },
     'out-dir': { type: 'string', valueName: 'DIR', description: `batch mode: write each input to DIR/<name>${FILE_EXTENSION}` },
     jobs: { type: 'string', short: 'j', valueName: 'N', description: 'batch mode: files encoded at the same time (default 1)' },
     video: { type: 'boolean', description: 'the input is a video (implied by .mp4 .mkv .webm .mov .y4m .avi .m4v); needed for - ' },
@@ -176,6 +187,7 @@ export const encodeCommand: Command = {
     'ffmpeg -i clip.mov -f yuv4mpegpipe - | codec encode --video - clip.mkv',
     'codec encode -q 40 photo.jpg small.ncdc',
     'codec encode --progressive photo.png photo.ncdc',
+    'codec encode --mode bsq --groups 3 photo.png tiny.ncdc',
     'codec encode --target-bytes 20000 photo.png photo.ncdc',
     'cat photo.png | codec encode - - > photo.ncdc',
     'codec encode --out-dir out/ --jobs 2 --json *.png',

@@ -9,6 +9,7 @@ import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { helpCommand } from './help.js';
 import { infoCommand } from './info.js';
+import { detokenizeCommand, tokensCommand } from './tokens.js';
 import { truncateCommand } from './truncate.js';
 
-export const COMMANDS: CommandTable = defineCommands([encodeCommand, decodeCommand, truncateCommand, infoCommand, helpCommand], GLOBAL_OPTIONS);
+export const COMMANDS: CommandTable = defineCommands([encodeCommand, decodeCommand, truncateCommand, tokensCommand, detokenizeCommand, infoCommand, helpCommand], GLOBAL_OPTIONS);

@@ -48,6 +48,11 @@ export function formatSummary(file: string, s: ContainerSummary): string {
     const p = s.progressive;
     lines.push(`progressive ${p.planes} trit-planes, ${p.crr ? 'CRR context coding' : 'no CRR'}${p.complete ? '' : ', cut short (decodes to a coarser image)'}`);
   }
+  if (s.bsq) {
+    const b = s.bsq;
+    const per = b.groups * b.groupBits;
+    lines.push(`bsq         ${b.groups} of ${b.d / b.groupBits} groups of ${b.groupBits} bits (${per} of ${b.d} bits per token)${b.tokens ? `, ${b.tokens} tokens, ${formatBpp((s.byteLength * 8) / b.tokens)} file bits per token` : ''}`);
+  }
   if (s.image) lines.push(`rate        ${formatBpp((s.byteLength * 8) / (s.image.width * s.image.height))} bits per pixel`);
   lines.push(`units       ${s.units.length}`);
   if (s.units.length > 0) {
