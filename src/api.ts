@@ -31,7 +31,7 @@ export interface EncodeOptions {
   targetBytes?: number;
   /** Codec id (a folder of `codecs/`) or a path to a codec folder. Default `nc-small`. */
   codec?: string;
-  /** Threads per network run (onnxruntime intra-op threads); default: onnxruntime's choice. */
+  /** Threads per network run (onnxruntime intra-op threads); default: the cores, at most 4. */
   threads?: number;
   /** Tile side for large images (a multiple of the codec's padding factor, 64); default: whole image up to 2.6 megapixels, else 1280. */
   tileSize?: number;
@@ -79,7 +79,7 @@ export interface EncodeResult {
 export interface DecodeOptions {
   /** Codec to decode with (id or folder); default: the one named in the file. */
   codec?: string;
-  /** Threads per network run; default: onnxruntime's choice. Never changes the result. */
+  /** Threads per network run; default: the cores, at most 4. Never changes the result. */
   threads?: number;
   /** Cancels the work; the promise rejects with AbortError. */
   signal?: AbortSignal;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { AbortError, CodecError, captureStack, rethrowWith } from '../errors.js';
 import type { CodecBundle } from './manifest.js';
@@ -9,8 +10,20 @@ export interface Tensor4 {
 }
 
 export interface SessionOptions {
-  /** Threads per graph run (onnxruntime intra-op threads); 0 lets onnxruntime choose. */
+  /**
+   * Threads per graph run (onnxruntime intra-op threads); default {@link defaultThreads}.
+   * 0 lets onnxruntime choose (one thread on some virtual machines).
+   */
   threads?: number;
+}
+
+/**
+ * The default threads per graph run: the machine's cores, at most 4. onnxruntime's own
+ * default follows physical cores and picked one thread on a 2-vCPU machine, where two made
+ * the synthesis transform 1.5x faster (111 against 75 ms warm on a 768x512 image).
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /**
@@ -32,7 +45,7 @@ export class ModelSessions {
     if (!s) {
       s = this.bundle.readGraph(stage).then((bytes) =>
         ort.InferenceSession.create(bytes, {
-          intraOpNumThreads: this.options.threads ?? 0,
+          intraOpNumThreads: this.options.threads ?? defaultThreads(),
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
