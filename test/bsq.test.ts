@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeCodecs, decode, detokenize, encodeWithInfo, tokenize } from '../src/api.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { closeCodecs, decode, detokenize, encodeWithInfo, tokenize, tokenizeVideo } from '../src/api.js';
+import { createDecodeStream, createEncodeStream } from '../src/stream/index.js';
+import { findFfmpeg } from '../src/video/ffmpeg.js';
+import { makeTestClip } from './helpers/video.js';
 import { decodeBsqInfo, encodeBsqInfo } from '../src/bitstream/bsq-info.js';
 import { readContainer, writeContainer } from '../src/bitstream/container.js';
 import { inspect } from '../src/bitstream/inspect.js';
@@ -201,6 +206,44 @@ describe('BSQ codec', () => {
       }
     }
     expect(decodedOk).toBeLessThan(40);
+  });
+});
+
+describe('BSQ through streams and video', () => {
+  it('encodes and decodes BSQ files through the Node streams', async () => {
+    const png = readFileSync(PHOTO);
+    const chunks: Buffer[] = [];
+    const enc = createEncodeStream({ mode: 'bsq', codec: CODEC, groups: 2 });
+    await pipeline(Readable.from([png]), enc, async function* (src) {
+      for await (const c of src) chunks.push(c);
+    });
+    const file = new Uint8Array(Buffer.concat(chunks));
+    expect(inspect(file).bsq?.groups).toBe(2);
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([file]), createDecodeStream({ codec: CODEC, format: 'png' }), async function* (src) {
+      for await (const c of src) out.push(c);
+    });
+    const { frame } = await readImage(Buffer.concat(out));
+    expect(same(frame.data, (await decode(file, { codec: CODEC })).data)).toBe(true);
+  });
+
+  it('tokenizes a video frame by frame, each frame as its image would be', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nc-bsq-video-'));
+    try {
+      const clip = join(dir, 'clip.mp4');
+      makeTestClip(await findFfmpeg(), clip);
+      const frames = [];
+      for await (const f of tokenizeVideo(clip, { codec: CODEC, maxFrames: 3 })) frames.push(f);
+      expect(frames.map((f) => f.index)).toEqual([0, 1, 2]);
+      for (const f of frames) expect(f.tokens.shape).toEqual([3, 4]);
+      const r = await runCliInProcess(['tokens', '--codec', CODEC, '--json', '--max-frames', '2', clip]);
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.frame)).toEqual([0, 1]);
+      expect(same(tokensFromJson(lines[1]).bits, frames[1].tokens.bits)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Print the learning curve of a run as a Markdown table: validation bpp and PSNR (held-out
-training-set photos, never Kodak) at each rate index, against CPU- and GPU-hours.
+training-set photos, never Kodak) at each rate index, against CPU- and GPU-hours. For a BSQ
+run (training/bsq.py) the columns are the group counts, with bpp / PSNR / MS-SSIM.
 
     /usr/bin/python3 training/curve.py training/logs/nc-small.jsonl [--every 1.0]
 """
@@ -18,17 +19,23 @@ def main():
     if not rows:
         print('no validation records yet')
         return
-    qs = [v['q'] for v in rows[-1]['val']]
-    head = '| step | CPU-h | GPU-h | ' + ' | '.join(f'q={q:g} bpp / PSNR' for q in qs) + ' |'
-    print(head)
-    print('|' + '---|' * (3 + len(qs)))
+    bsq = 'groups' in rows[-1]['val'][0]
+    if bsq:
+        cols = [f"{v['groups']} groups bpp / PSNR / MS-SSIM" for v in rows[-1]['val']]
+    else:
+        cols = [f"q={v['q']:g} bpp / PSNR" for v in rows[-1]['val']]
+    print('| step | CPU-h | GPU-h | ' + ' | '.join(cols) + ' |')
+    print('|' + '---|' * (3 + len(cols)))
     last = None
     for i, r in enumerate(rows):
         hours = r['cpu_hours'] + r.get('gpu_hours', 0)
         if last is not None and hours - last < args.every and i != len(rows) - 1:
             continue
         last = hours
-        cells = ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f}" for v in r['val'])
+        if bsq:
+            cells = ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f} / {v['msssim']:.3f}" for v in r['val'])
+        else:
+            cells = ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f}" for v in r['val'])
         print(f"| {r['step']} | {r['cpu_hours']:.2f} | {r.get('gpu_hours', 0):.2f} | {cells} |")
 
 
