@@ -1,0 +1,216 @@
+/**
+ * Video benchmark on the clips in ../shared/data/video: for each clip, its first frames
+ * (decoded to RGB by our ffmpeg reader) coded by our codec at several qualities and, side by
+ * side in the same run, by x264 (preset medium) and x265 (preset medium) through ffmpeg at
+ * several CRFs (yuv420p, BT.709 limited range both ways; their SEI units, which hold the
+ * encoder's settings text, removed). Reported per clip and on average:
+ * bits per pixel of the video stream, PSNR-RGB against the reference frames, encode and
+ * decode frames per second (ours also scaled to 854x480), and BD-rates of ours against x264
+ * and x265.
+ *
+ * Our codec codes every frame as an I-frame today, so "ours" and "ours all-intra" are the
+ * same measurement until P-frames exist; the JSON says so (`pFrames: false`).
+ *
+ * Writes bench/results/video.json and video-rd.svg (video.quick.* with --quick).
+ * Run: npm run build && npm run bench:video [-- --quick] [--frames N] [--clips a,b]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { closeCodecs, DEFAULT_CODEC, getCodec } from '../src/api.js';
+import { BufferSink, readMatroska } from '../src/video/matroska.js';
+import { encodeVideo } from '../src/video/codec.js';
+import { findFfmpeg, probe, readFrames } from '../src/video/ffmpeg.js';
+import { readFramePayload } from '../src/video/sequence.js';
+import { packageRoot } from '../src/paths.js';
+import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
+import { psnr } from './lib/metrics.js';
+import { formatTable, mean } from './lib/stats.js';
+import { renderFigure, type Series } from './lib/svg.js';
+
+const OUR_QUALITIES = [1, 25, 50, 75, 100];
+const QUICK_OUR_QUALITIES = [1, 50, 100];
+const X264_CRF = [23, 28, 33, 38, 43];
+const X265_CRF = [25, 30, 35, 40, 45];
+const QUICK_CRF = { x264: [28, 38], x265: [30, 40] };
+
+interface Point {
+  setting: number;
+  bytes: number;
+  bpp: number;
+  psnr: number;
+  encodeFps: number;
+  decodeFps: number;
+}
+
+interface ClipRecord {
+  clip: string;
+  width: number;
+  height: number;
+  frames: number;
+  fps: string;
+  ours: Point[];
+  x264: Point[];
+  x265: Point[];
+  bd: Record<string, BdResult>;
+}
+
+const pct = (b: BdResult) => (b.percent === null ? `n/a (${b.reason})` : `${b.percent >= 0 ? '+' : ''}${b.percent.toFixed(1)}%`);
+const rd = (ps: Point[]): RdPoint[] => ps.map((p) => ({ bpp: p.bpp, psnr: p.psnr }));
+
+function meanPsnr(ref: Uint8Array[], dec: Uint8Array[], width: number, height: number): number {
+  return mean(ref.map((r, i) => psnr({ data: r, width, height, channels: 3 }, { data: dec[i], width, height, channels: 3 })));
+}
+
+/** x264 / x265 through ffmpeg: raw RGB in, an elementary stream out, decoded back to RGB. */
+function classical(ffmpeg: string, encoder: 'libx264' | 'libx265', crf: number, frames: Uint8Array[], width: number, height: number, fps: string, dir: string): { bytes: number; decoded: Uint8Array[]; encodeMs: number; decodeMs: number } {
+  const out = join(dir, `${encoder}-${crf}.${encoder === 'libx264' ? 'h264' : 'hevc'}`);
+  const input = Buffer.concat(frames);
+  const colour = ['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-color_range', 'tv'];
+  const t0 = performance.now();
+  const enc = spawnSync(
+    ffmpeg,
+    [
+      '-hide_banner', '-v', 'error', '-y',
+      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', fps, '-i', 'pipe:0',
+      '-vf', 'scale=out_color_matrix=bt709:out_range=tv:flags=bicubic+accurate_rnd+full_chroma_int,format=yuv420p',
+      '-c:v', encoder, '-preset', 'medium', '-crf', String(crf), ...colour,
+      ...(encoder === 'libx265' ? ['-x265-params', 'log-level=error:info=0'] : []),
+      // the encoders' settings text (SEI) is not picture data: counted for neither side
+      '-bsf:v', encoder === 'libx264' ? 'filter_units=remove_types=6' : 'filter_units=remove_types=39|40',
+      out,
+    ],
+    { input, maxBuffer: 1 << 20 },
+  );
+  const encodeMs = performance.now() - t0;
+  if (enc.status !== 0) throw new Error(`${encoder} failed: ${enc.stderr.toString().slice(-500)}`);
+  const t1 = performance.now();
+  const dec = spawnSync(
+    ffmpeg,
+    ['-hide_banner', '-v', 'error', '-i', out, '-vf', 'scale=in_color_matrix=bt709:in_range=tv:flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24', '-f', 'rawvideo', 'pipe:1'],
+    { maxBuffer: input.length + (1 << 20) },
+  );
+  const decodeMs = performance.now() - t1;
+  if (dec.status !== 0) throw new Error(`${encoder} decode failed: ${dec.stderr.toString().slice(-500)}`);
+  const size = width * height * 3;
+  const decoded = frames.map((_, i) => new Uint8Array(dec.stdout.buffer, dec.stdout.byteOffset + i * size, size));
+  if (dec.stdout.length !== size * frames.length) throw new Error(`${encoder} gave ${dec.stdout.length / size} frames, expected ${frames.length}`);
+  return { bytes: statSync(out).size, decoded, encodeMs, decodeMs };
+}
+
+async function main() {
+  const root = packageRoot();
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      frames: { type: 'string' },
+      clips: { type: 'string' },
+      data: { type: 'string', default: join(root, '..', 'shared', 'data', 'video') },
+      codec: { type: 'string', default: DEFAULT_CODEC },
+    },
+  });
+  const quick = values.quick ?? false;
+  const maxFrames = values.frames ? Number(values.frames) : quick ? 6 : 24;
+  const ours = quick ? QUICK_OUR_QUALITIES : OUR_QUALITIES;
+  const crfs = quick ? QUICK_CRF : { x264: X264_CRF, x265: X265_CRF };
+  let clips = readdirSync(values.data).filter((f) => /\.(mp4|webm|mkv|mov|y4m)$/i.test(f)).sort();
+  if (values.clips) clips = clips.filter((c) => values.clips!.split(',').some((k) => c.includes(k)));
+  if (quick && !values.clips) clips = clips.slice(0, 2);
+  if (clips.length === 0) throw new Error(`no clips in ${values.data}`);
+  const ffmpeg = await findFfmpeg();
+  const codec = await getCodec(values.codec!);
+  const dir = mkdtempSync(join(tmpdir(), 'nc-bench-video-'));
+  const records: ClipRecord[] = [];
+  const started = Date.now();
+  try {
+    for (const clip of clips) {
+      const path = join(values.data, clip);
+      const info = await probe(path);
+      const v = info.video[0];
+      const fps = `${v.fps.num}/${v.fps.den}`;
+      const ref: Uint8Array[] = [];
+      for await (const f of readFrames(path, { maxFrames })) ref.push(f.data);
+      const { width, height } = v;
+      const pixels = width * height * ref.length;
+      const rec: ClipRecord = { clip, width, height, frames: ref.length, fps, ours: [], x264: [], x265: [], bd: {} };
+      for (const q of ours) {
+        const sink = new BufferSink();
+        const t0 = performance.now();
+        const res = await encodeVideo(path, sink, { quality: q, maxFrames, codec: values.codec, audio: false });
+        const encodeMs = performance.now() - t0;
+        const mkv = readMatroska(sink.bytes());
+        const t1 = performance.now();
+        const dec: Uint8Array[] = [];
+        for (const [i, b] of mkv.blocks.entries()) dec.push((await codec.decode(readFramePayload(b.data, i).data)).frame.data);
+        const decodeMs = performance.now() - t1;
+        rec.ours.push({ setting: q, bytes: res.videoBytes, bpp: (res.videoBytes * 8) / pixels, psnr: meanPsnr(ref, dec, width, height), encodeFps: (ref.length * 1000) / encodeMs, decodeFps: (ref.length * 1000) / decodeMs });
+      }
+      for (const [name, encoder] of [['x264', 'libx264'], ['x265', 'libx265']] as const) {
+        for (const crf of crfs[name]) {
+          const r = classical(ffmpeg, encoder, crf, ref, width, height, fps, dir);
+          rec[name].push({ setting: crf, bytes: r.bytes, bpp: (r.bytes * 8) / pixels, psnr: meanPsnr(ref, r.decoded, width, height), encodeFps: (ref.length * 1000) / r.encodeMs, decodeFps: (ref.length * 1000) / r.decodeMs });
+        }
+      }
+      rec.bd.ours_vs_x264 = bdRate(rd(rec.x264), rd(rec.ours));
+      rec.bd.ours_vs_x265 = bdRate(rd(rec.x265), rd(rec.ours));
+      records.push(rec);
+      console.log(`${clip}: ${width}x${height}, ${ref.length} frames; ours vs x264 ${pct(rec.bd.ours_vs_x264)}, vs x265 ${pct(rec.bd.ours_vs_x265)} [${((Date.now() - started) / 1000).toFixed(0)} s]`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await closeCodecs();
+  }
+
+  for (const r of records) {
+    console.log(`\n${r.clip} (${r.width}x${r.height}, ${r.frames} frames at ${r.fps})`);
+    const rows = (['ours', 'x264', 'x265'] as const).flatMap((k) =>
+      r[k].map((p) => [k === 'ours' ? `ours q${p.setting}` : `${k} crf ${p.setting}`, p.bpp.toFixed(4), p.psnr.toFixed(2), p.encodeFps.toFixed(2), p.decodeFps.toFixed(2)]),
+    );
+    console.log(formatTable(['codec', 'bpp', 'PSNR-RGB', 'enc fps', 'dec fps'], rows));
+  }
+  const meanBd = (key: string) => {
+    const v = records.map((r) => r.bd[key]).filter((b) => b.percent !== null).map((b) => b.percent as number);
+    return v.length ? mean(v) : null;
+  };
+  const fps480 = records.map((r) => ({ clip: r.clip, decodeFps: mean(r.ours.map((p) => p.decodeFps)), at854x480: (mean(r.ours.map((p) => p.decodeFps)) * r.width * r.height) / (854 * 480) }));
+  console.log(`\nMean BD-rate of ours (all-intra) over clips: vs x264 ${meanBd('ours_vs_x264')?.toFixed(1) ?? 'n/a'}%, vs x265 ${meanBd('ours_vs_x265')?.toFixed(1) ?? 'n/a'}%`);
+  console.log('Our decode speed, scaled to 854x480 by pixel count: ' + fps480.map((f) => `${f.clip.split('_')[0]} ${f.at854x480.toFixed(2)} fps`).join(', '));
+
+  const suffix = quick ? '.quick' : values.frames || values.clips ? '.custom' : '';
+  const outDir = join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const result = {
+    date: new Date().toISOString(),
+    command: `npm run bench:video${quick ? ' -- --quick' : ''}`,
+    codec: { id: codec.id, modelHash: codec.bundle.manifest.modelHash, training: codec.bundle.manifest.training },
+    pFrames: false,
+    note: 'every frame of ours is an I-frame: ours and ours all-intra are the same measurement',
+    framesPerClip: maxFrames,
+    settings: { ours: ours, x264: { preset: 'medium', crf: crfs.x264, pixFmt: 'yuv420p', matrix: 'bt709 limited' }, x265: { preset: 'medium', crf: crfs.x265, pixFmt: 'yuv420p', matrix: 'bt709 limited' } },
+    meanBdRate: { ours_vs_x264: meanBd('ours_vs_x264'), ours_vs_x265: meanBd('ours_vs_x265') },
+    decodeFps: fps480,
+    clips: records,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  const write = (file: string, text: string) => {
+    writeFileSync(file + '.tmp', text);
+    renameSync(file + '.tmp', file);
+  };
+  write(join(outDir, `video${suffix}.json`), JSON.stringify(result, null, 1) + '\n');
+  const colours = { ours: '#d62728', x264: '#2ca02c', x265: '#9467bd' } as const;
+  const panels = records.map((r) => {
+    const series: Series[] = (['ours', 'x264', 'x265'] as const).map((k) => ({ label: k === 'ours' ? `ours (${codec.id}, all-intra)` : `${k} medium`, colour: colours[k], points: r[k].map((p) => ({ x: p.bpp, y: p.psnr })) }));
+    const xs = series.flatMap((s) => s.points.map((p) => p.x));
+    const ys = series.flatMap((s) => s.points.map((p) => p.y));
+    return { title: `${r.clip.split('_')[0]} ${r.width}x${r.height}, ${r.frames} frames`, xLabel: 'bits per pixel', yLabel: 'PSNR-RGB dB', x: [0, Math.max(...xs) * 1.05] as [number, number], y: [Math.floor(Math.min(...ys)) - 1, Math.ceil(Math.max(...ys)) + 1] as [number, number], series };
+  });
+  write(join(outDir, `video-rd${suffix}.svg`), renderFigure({ title: `Video: ours against x264 and x265 (first ${maxFrames} frames of each clip)`, subtitle: `${result.date.slice(0, 10)}; all measured in this run`, panels }));
+  console.log(`\nwrote bench/results/video${suffix}.json and video-rd${suffix}.svg (${result.seconds} s)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
