@@ -169,6 +169,7 @@ def main():
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime-node comparison')
     ap.add_argument('--fp32', action='store_true', help='keep float32 weights (default: stored as float16)')
     ap.add_argument('--prog', default=None, help='progressive heads checkpoint (training/progressive.py) to export with the codec')
+    ap.add_argument('--temporal', default=None, help='P-frame temporal prior checkpoint (training/temporal.py) to export with the codec')
     ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'), help='crop cache whose validation images measure the float16 cost')
     args = ap.parse_args()
 
@@ -265,6 +266,19 @@ def main():
             dl = heads['cdr'](feat)
             ref['stages']['prog_cdr'] = {'inputs': {'feat': write_f32(check, 'prog_cdr.feat', feat)},
                                          'outputs': {'delta': write_f32(check, 'prog_cdr.delta', dl)}}
+        temporal_meta = None
+        if args.temporal:
+            from temporal import TemporalPrior
+            tck = torch.load(args.temporal, map_location='cpu')
+            tp = TemporalPrior(M)
+            tp.load_state_dict({n: t.float() for n, t in tck['temporal'].items()})
+            tp.eval()
+            temporal_meta = tck['meta']
+            y_pred = yg + 0.3 * torch.randn(yg.shape, generator=g)
+            export_graph(tp, (hyper, y_pred), ['hyper', 'y_pred'], ['mean', 'scale'], os.path.join(tmp, 'temporal.onnx'))
+            tm, ts = tp(hyper, y_pred)
+            ref['stages']['temporal'] = {'inputs': {'hyper': write_f32(check, 'temporal.hyper', hyper), 'y_pred': write_f32(check, 'temporal.y_pred', y_pred)},
+                                         'outputs': {'mean': write_f32(check, 'temporal.mean', tm), 'scale': write_f32(check, 'temporal.scale', ts)}}
 
     with open(os.path.join(check, 'reference.json'), 'w') as f:
         json.dump(ref, f)
@@ -272,6 +286,8 @@ def main():
     stages = ['g_a', 'h_a', 'h_s'] + [f'param_{s}' for s in range(S)] + ['g_s']
     if args.prog:
         stages += ['prog_param', 'prog_crr', 'prog_cdr']
+    if args.temporal:
+        stages += ['temporal']
     if not args.fp32:
         for st in stages:
             store_fp16(os.path.join(tmp, st + '.onnx'))
@@ -321,6 +337,14 @@ def main():
             'crr': 'next trit from N(scale * shift, scale * exp(clamp(log_scale, -3, 3))) over the interval thirds',
             'cdr': 'yhat += 0.5 * min(W, 2 * scale) * delta for unfinished elements (interval width W > 1)',
             'heads': {k: prog_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'samples', 'seed', 'cpu_seconds')},
+        }
+    if temporal_meta is not None:
+        manifest['method'] += '; P-frames: block motion, temporal prior over g_a of the motion-compensated previous frame'
+        manifest['temporal'] = {
+            'stage': 'temporal',
+            'inputs': 'hyper = h_s(z_hat) of the current frame; y_pred = g_a(prediction) * gain, the prediction being the previous decoded frame moved by the coded block motion',
+            'outputs': 'mean, scale of every latent element (one pass, no spatial context)',
+            'heads': {k: temporal_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'pairs', 'seed', 'cpu_seconds')},
         }
     check_result = None
     if not args.no_check:

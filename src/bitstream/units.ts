@@ -44,6 +44,8 @@ export const UnitType = Object.freeze({
   BSQ_INFO: 0x09,
   /** Entropy-coded BSQ token bits of one tile. */
   BSQ_TOKENS: 0x0a,
+  /** Block motion of a P-frame. */
+  MOTION: 0x0b,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -63,6 +65,7 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.PROGRESSIVE_INFO, name: 'PROGRESSIVE_INFO', optional: false, description: 'trit-plane count and context heads of a progressive stream' },
   { id: UnitType.BSQ_INFO, name: 'BSQ_INFO', optional: false, description: 'bits per token, bits per group and groups coded of a BSQ file' },
   { id: UnitType.BSQ_TOKENS, name: 'BSQ_TOKENS', optional: false, description: 'entropy-coded BSQ token bits of one tile' },
+  { id: UnitType.MOTION, name: 'MOTION', optional: false, description: 'block motion of a P-frame: grid size and rANS-coded vector differences' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 

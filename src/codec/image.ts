@@ -103,8 +103,10 @@ const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byte
 export class LearnedImageCodec {
   /** @internal the factorized prior's tables of z */
   readonly zTables: RansTables;
-  private yTables: RansTables;
-  private readonly scaleTable = DEFAULT_SCALE_TABLE;
+  /** @internal the Gaussian tables of y, one per scale of the scale table */
+  readonly yTables: RansTables;
+  /** @internal */
+  readonly scaleTable = DEFAULT_SCALE_TABLE;
 
   private constructor(
     readonly bundle: CodecBundle,

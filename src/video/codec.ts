@@ -31,7 +31,9 @@ import {
   type MkvFile,
   type MkvTrack,
 } from './matroska.js';
-import { SEQUENCE_VERSION, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type FrameTypeName, type SequenceHeader } from './sequence.js';
+import { PFrameCoder, predictionError, supportsPFrames } from './pframe.js';
+import type { Frame } from '../image/frame.js';
+import { FrameType, SEQUENCE_VERSION, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type FrameTypeName, type SequenceHeader } from './sequence.js';
 
 /** File extensions taken for video inputs. */
 export const VIDEO_EXTENSIONS: readonly string[] = Object.freeze(['.mp4', '.mkv', '.webm', '.mov', '.y4m', '.avi', '.m4v']);
@@ -75,6 +77,16 @@ export interface VideoEncodeOptions {
   audio?: boolean;
   /** Called after each frame is coded. */
   onProgress?: (progress: VideoProgress) => void;
+  /**
+   * Frames from one I-frame to the next, 1..1000000. Default 32 with a codec that codes
+   * P-frames (it ships a temporal prior), else 1 (all intra).
+   */
+  intraPeriod?: number;
+  /**
+   * Scene-cut threshold: a frame whose motion-compensated prediction misses it by more than
+   * this mean absolute luma difference (0..255) is coded as an I-frame. Default 24.
+   */
+  sceneCut?: number;
 }
 
 export interface VideoEncodeResult {
@@ -85,6 +97,9 @@ export interface VideoEncodeResult {
   quality: number;
   /** Coded bytes of all frames (frame payloads, not counting Matroska framing or audio). */
   videoBytes: number;
+  /** Frames coded as I-frames and as P-frames. */
+  iFrames: number;
+  pFrames: number;
   /** Video bits per second. */
   bitrate: number;
   /** Duration in ms. */
@@ -175,6 +190,16 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
   const started = performance.now();
   const quality100 = Math.round((options.quality ?? 75) * 100);
   const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
+  const pcoder = supportsPFrames(codec) ? new PFrameCoder(codec) : undefined;
+  if (options.intraPeriod !== undefined && (!Number.isInteger(options.intraPeriod) || options.intraPeriod < 1 || options.intraPeriod > 1_000_000)) {
+    throw invalidOption('integer between 1 and 1000000', 'intraPeriod', options.intraPeriod);
+  }
+  if (options.intraPeriod !== undefined && options.intraPeriod > 1 && !pcoder) {
+    throw new InvalidOptionError(`codec ${codec.id} codes I-frames only (it has no temporal prior): intraPeriod must be 1`);
+  }
+  const intraPeriod = options.intraPeriod ?? (pcoder ? DEFAULT_INTRA_PERIOD : 1);
+  const sceneCut = options.sceneCut ?? DEFAULT_SCENE_CUT;
+  if (typeof sceneCut !== 'number' || !(sceneCut >= 0 && sceneCut <= 255)) throw invalidOption('number between 0 and 255', 'sceneCut', sceneCut);
 
   let fps = options.fps === undefined ? { num: 25, den: 1 } : checkFps(options.fps);
   let declared = 0;
@@ -202,7 +227,7 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
       height,
       fps,
       frameCount: declared,
-      intraPeriod: 1,
+      intraPeriod,
       quality100,
       frameFormat: 0,
     };
@@ -210,17 +235,37 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
 
     let frames = 0;
     let videoBytes = 0;
+    let iFrames = 0;
+    let sinceIntra = 0;
+    // the previous decoded frame, exactly as the decoder will have it
+    let ref: Frame | undefined;
     async function* coded(): AsyncGenerator<CodedFrame> {
       let next: IteratorResult<RgbFrame> = first;
       while (!next.done) {
         const f = next.value;
         if (f.width !== width || f.height !== height) throw new InputError(`frame ${frames} is ${f.width}x${f.height}, the first was ${width}x${height}`);
-        const bytes = await codec.encode({ data: f.data, width, height, channels: 3 }, { quality: quality100 / 100, signal });
-        const data = writeFramePayload('I', bytes);
+        const frame: Frame = { data: f.data, width, height, channels: 3 };
+        let data: Uint8Array | undefined;
+        if (pcoder && ref && sinceIntra < intraPeriod) {
+          const motion = pcoder.predict(frame, ref);
+          if (predictionError(frame.data, motion.prediction, width, height) <= sceneCut) {
+            const p = await pcoder.encode(frame, ref, quality100, signal, motion);
+            data = writeFramePayload('P', p.bytes);
+            ref = p.decoded;
+            sinceIntra++;
+          }
+        }
+        if (!data) {
+          const bytes = await codec.encode(frame, { quality: quality100 / 100, signal });
+          data = writeFramePayload('I', bytes);
+          if (pcoder && intraPeriod > 1) ref = (await codec.decode(bytes, { signal })).frame;
+          sinceIntra = 1;
+          iFrames++;
+        }
         frames++;
         videoBytes += data.length;
         options.onProgress?.({ frames, totalFrames: declared || undefined, bytes: videoBytes, elapsedMs: performance.now() - started, fps });
-        yield { data, keyframe: true };
+        yield { data, keyframe: data[0] === FrameType.I };
         next = await it.next();
       }
     }
@@ -248,6 +293,8 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
       fps,
       quality: quality100 / 100,
       videoBytes,
+      iFrames,
+      pFrames: frames - iFrames,
       bitrate: seconds > 0 ? (videoBytes * 8) / seconds : 0,
       duration: res.duration,
       audioTracks: res.audioTracks,
@@ -258,6 +305,11 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
     if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
   }
 }
+
+/** Frames per I-frame by default, for codecs that code P-frames. */
+export const DEFAULT_INTRA_PERIOD = 32;
+/** Default scene-cut threshold: mean absolute luma error of the motion-compensated prediction. */
+export const DEFAULT_SCENE_CUT = 24;
 
 /** One frame of a neurocodec video as {@link inspectVideo} lists it. */
 export interface VideoFrameSummary {
@@ -412,13 +464,22 @@ export async function decodeVideo(input: string | Uint8Array, output: string | W
   const frameBytes = width * height * 3;
   let frames = 0;
   let coded = 0;
+  let pcoder: PFrameCoder | undefined;
   async function* decoded(): AsyncGenerator<Uint8Array> {
+    let ref: Frame | undefined;
     for (let i = 0; i < blocks.length; i++) {
       throwIfAborted(signal);
-      const { data } = readFramePayload(blocks[i].data, i);
-      let frame;
+      const { type, data } = readFramePayload(blocks[i].data, i);
+      let frame: Frame;
       try {
-        ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
+        if (type === 'P') {
+          if (!ref) throw new BitstreamError(`frame ${i} is a P-frame with no frame before it`);
+          pcoder ??= new PFrameCoder(codec);
+          frame = await pcoder.decode(data, ref, { signal, limits: options.limits });
+        } else {
+          ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
+        }
+        ref = frame;
       } catch (err) {
         if (err instanceof BitstreamError && !err.message.startsWith('frame ')) throw new BitstreamError(`frame ${i}: ${err.message}`, { cause: err });
         throw err;

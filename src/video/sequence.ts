@@ -43,6 +43,8 @@ export const MAX_FPS = 1000;
 export const FrameType = Object.freeze({
   /** Intra: the rest of the payload is a complete image container. */
   I: 0x49,
+  /** Predicted: a container coded against the previous decoded frame (MOTION, Z, Y, checksum). */
+  P: 0x50,
 } as const);
 export type FrameTypeName = keyof typeof FrameType;
 
@@ -165,7 +167,7 @@ export function readSequenceHeader(bytes: Uint8Array, limits?: Partial<Limits>):
 
 /** The frame-type name of a payload's first byte, or undefined for a reserved type. */
 export function frameTypeName(type: number): FrameTypeName | undefined {
-  return type === FrameType.I ? 'I' : undefined;
+  return type === FrameType.I ? 'I' : type === FrameType.P ? 'P' : undefined;
 }
 
 /** A frame payload: type byte + data. */

@@ -143,7 +143,7 @@ export const encodeCommand: Command = {
     'input is reduced to 8 bits and only the first frame of an animation is coded (with a ' +
     'warning). A line per file and any warnings go to standard error unless --quiet; a ' +
     'progress bar is drawn there in batch mode when it is a terminal. A video input (by its ' +
-    'extension, or - with --video) is coded frame by frame, every frame an I-frame, into a ' +
+    'extension, or - with --video) is coded frame by frame (I-frames, and P-frames when the codec has a temporal prior) into a ' +
     'Matroska file (.mkv or -) with the audio copied unchanged; on a terminal a progress line ' +
     'shows frames, speed and bitrate.',
   arguments: [
@@ -177,6 +177,7 @@ export const encodeCommand: Command = {
     jobs: { type: 'string', short: 'j', valueName: 'N', description: 'batch mode: files encoded at the same time (default 1)' },
     video: { type: 'boolean', description: 'the input is a video (implied by .mp4 .mkv .webm .mov .y4m .avi .m4v); needed for - ' },
     'max-frames': { type: 'string', valueName: 'N', description: 'video: code at most N frames' },
+    'intra-period': { type: 'string', valueName: 'N', description: 'video: frames from one I-frame to the next (default 32 with a codec that codes P-frames, else 1)' },
     fps: { type: 'string', valueName: 'R', description: 'video from standard input: its frame rate (default 25)' },
     json: { type: 'boolean', description: 'print a JSON summary on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
@@ -199,7 +200,7 @@ export const encodeCommand: Command = {
       if (args.length > 2) throw new UsageError(`unexpected argument '${args[2]}' for 'codec encode' with a video input`);
       return encodeVideoCommand(args[0], args[1], options, io);
     }
-    for (const name of ['max-frames', 'fps']) {
+    for (const name of ['max-frames', 'fps', 'intra-period']) {
       if (options[name] !== undefined) throw new UsageError(`option '--${name}' needs a video input`);
     }
     const outDir = stringOption(options, 'out-dir');

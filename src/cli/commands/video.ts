@@ -89,6 +89,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
   const quiet = options.quiet === true;
   if (json && output === '-') throw new UsageError("option '--json' cannot be used when the file goes to standard output");
   const maxFrames = integerOption(options, 'max-frames', 'max-frames', 1, 1_000_000);
+  const intraPeriod = integerOption(options, 'intra-period', 'intra-period', 1, 1_000_000);
   const fpsValue = numberOption(options, 'fps');
   let fps: { num: number; den: number } | undefined;
   if (fpsValue !== undefined) {
@@ -115,6 +116,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
       codec: stringOption(options, 'codec'),
       threads: numberOption(options, 'threads'),
       maxFrames,
+      ...(intraPeriod !== undefined ? { intraPeriod } : {}),
       fps,
       signal: io.signal,
       onProgress: (p) => progress.update(p),
@@ -224,7 +226,7 @@ export function formatVideoSummary(file: string, s: VideoSummary): string {
     `codec       ${h.codecId}`,
     `model hash  ${h.modelHash}`,
     `video       ${h.width}x${h.height}, ${fpsText(h.fps)} fps, ${h.frameCount === 0 ? 'frame count not declared' : `${h.frameCount} frames declared`}`,
-    `coding      all-intra (intra period ${h.intraPeriod}), quality ${h.quality}`,
+    `coding      ${h.intraPeriod === 1 ? 'all-intra' : `I- and P-frames (intra period ${h.intraPeriod}): ${s.frames.filter((f) => f.type === 'I').length} I, ${s.frames.filter((f) => f.type === 'P').length} P`}, quality ${h.quality}`,
     `rate        ${kbits(s.bitrate)}, ${formatBpp((s.videoBytes * 8) / (s.frames.length * h.width * h.height))} bits per pixel`,
     `duration    ${s.duration === undefined ? 'unknown' : `${(s.duration / 1000).toFixed(3)} s`}`,
     `audio       ${s.audioTracks.length === 0 ? 'none' : s.audioTracks.map((a) => `track ${a.number} ${a.codecId}${a.sampleRate ? ` ${a.sampleRate} Hz` : ''}${a.channels ? ` ${a.channels} ch` : ''}, ${a.packets} packets`).join('; ')}`,

@@ -1,0 +1,197 @@
+/**
+ * Block motion for P-frames: 16x16 blocks, integer-pixel vectors, found by a predictive
+ * diamond search on luma, coded as differences from the median of the left, top and
+ * top-right vectors with rANS under a fixed two-sided geometric table, and applied to the
+ * previous decoded frame (edges clamped) to give the prediction both sides share.
+ */
+import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
+import { RansTables } from '../coder/tables.js';
+import type { RansCoder } from '../coder/types.js';
+import { quantizePmfToCdf } from '../entropy/quantize.js';
+import { BitstreamError } from '../errors.js';
+
+/** Block side in pixels (the latent grid's stride). */
+export const MOTION_BLOCK = 16;
+/** Largest vector component searched and coded. */
+export const MOTION_RANGE = 32;
+
+export interface MotionField {
+  /** Blocks across and down. */
+  cols: number;
+  rows: number;
+  /** (dx, dy) per block, row-major: the block at (x, y) is predicted from (x + dx, y + dy). */
+  mv: Int16Array;
+}
+
+/** Luma (BT.601 weights, integer) of interleaved RGB. */
+export function luma(rgb: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (let i = 0, j = 0; i < out.length; i++, j += 3) out[i] = (77 * rgb[j] + 150 * rgb[j + 1] + 29 * rgb[j + 2] + 128) >> 8;
+  return out;
+}
+
+function sad(cur: Uint8Array, ref: Uint8Array, w: number, h: number, bx: number, by: number, bw: number, bh: number, dx: number, dy: number, limit: number): number {
+  let s = 0;
+  for (let y = 0; y < bh; y++) {
+    const cy = by + y;
+    const ry = Math.min(h - 1, Math.max(0, cy + dy));
+    const co = cy * w;
+    const ro = ry * w;
+    for (let x = 0; x < bw; x++) {
+      const rx = bx + x + dx;
+      const r = ref[ro + (rx < 0 ? 0 : rx >= w ? w - 1 : rx)];
+      const d = cur[co + bx + x] - r;
+      s += d < 0 ? -d : d;
+    }
+    if (s >= limit) return s;
+  }
+  return s;
+}
+
+/** Median of three. */
+const med = (a: number, b: number, c: number) => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+
+/** The median predictor of block i's vector (left, top, top-right; zero outside the frame). */
+function predictor(mv: Int16Array, cols: number, i: number, comp: 0 | 1): number {
+  const r = Math.floor(i / cols);
+  const c = i % cols;
+  const left = c > 0 ? mv[2 * (i - 1) + comp] : 0;
+  const top = r > 0 ? mv[2 * (i - cols) + comp] : 0;
+  const tr = r > 0 && c + 1 < cols ? mv[2 * (i - cols + 1) + comp] : top;
+  return med(left, top, tr);
+}
+
+/**
+ * Motion of `cur` relative to `ref` (both luma, width x height): per block the best of the
+ * zero vector, the neighbours' vectors and the median, refined by a diamond search, with a
+ * small cost for leaving the median (so smooth fields code cheaply).
+ */
+export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, height: number): MotionField {
+  const cols = Math.ceil(width / MOTION_BLOCK);
+  const rows = Math.ceil(height / MOTION_BLOCK);
+  const mv = new Int16Array(2 * cols * rows);
+  const lambda = 4;
+  for (let i = 0; i < cols * rows; i++) {
+    const bx = (i % cols) * MOTION_BLOCK;
+    const by = Math.floor(i / cols) * MOTION_BLOCK;
+    const bw = Math.min(MOTION_BLOCK, width - bx);
+    const bh = Math.min(MOTION_BLOCK, height - by);
+    const px = predictor(mv, cols, i, 0);
+    const py = predictor(mv, cols, i, 1);
+    const cost = (dx: number, dy: number, limit: number) =>
+      sad(cur, ref, width, height, bx, by, bw, bh, dx, dy, limit) + lambda * (Math.abs(dx - px) + Math.abs(dy - py));
+    let best = [0, 0];
+    let bestCost = cost(0, 0, Infinity);
+    const tryAt = (dx: number, dy: number) => {
+      if (Math.abs(dx) > MOTION_RANGE || Math.abs(dy) > MOTION_RANGE) return false;
+      const c = cost(dx, dy, bestCost);
+      if (c < bestCost) {
+        bestCost = c;
+        best = [dx, dy];
+        return true;
+      }
+      return false;
+    };
+    tryAt(px, py);
+    const c = i % cols;
+    if (c > 0) tryAt(mv[2 * (i - 1)], mv[2 * (i - 1) + 1]);
+    if (i >= cols) tryAt(mv[2 * (i - cols)], mv[2 * (i - cols) + 1]);
+    for (const step of [8, 4, 2, 1]) {
+      let moved = true;
+      for (let guard = 0; moved && guard < 16; guard++) {
+        const [cx, cy] = best;
+        moved = tryAt(cx + step, cy) || tryAt(cx - step, cy) || tryAt(cx, cy + step) || tryAt(cx, cy - step);
+      }
+    }
+    mv[2 * i] = best[0];
+    mv[2 * i + 1] = best[1];
+  }
+  return { cols, rows, mv };
+}
+
+/** The prediction of a frame: each block copied from `ref` (interleaved RGB) at its vector, edges clamped. */
+export function compensate(ref: Uint8Array, width: number, height: number, field: MotionField): Uint8Array {
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0; i < field.cols * field.rows; i++) {
+    const bx = (i % field.cols) * MOTION_BLOCK;
+    const by = Math.floor(i / field.cols) * MOTION_BLOCK;
+    const dx = field.mv[2 * i];
+    const dy = field.mv[2 * i + 1];
+    const bw = Math.min(MOTION_BLOCK, width - bx);
+    const bh = Math.min(MOTION_BLOCK, height - by);
+    for (let y = 0; y < bh; y++) {
+      const ry = Math.min(height - 1, Math.max(0, by + y + dy));
+      for (let x = 0; x < bw; x++) {
+        const rx = Math.min(width - 1, Math.max(0, bx + x + dx));
+        const s = (ry * width + rx) * 3;
+        const d = ((by + y) * width + bx + x) * 3;
+        out[d] = ref[s];
+        out[d + 1] = ref[s + 1];
+        out[d + 2] = ref[s + 2];
+      }
+    }
+  }
+  return out;
+}
+
+let mvTables: RansTables | undefined;
+/** One table for vector differences -2R..2R: two-sided geometric, ratio 0.6, plus escape. */
+function tables(): RansTables {
+  if (!mvTables) {
+    const n = 4 * MOTION_RANGE + 1;
+    const pmf = new Float64Array(n + 1);
+    for (let k = 0; k < n; k++) pmf[k] = 0.6 ** Math.abs(k - 2 * MOTION_RANGE);
+    pmf[n] = 1e-6;
+    mvTables = RansTables.fromList([{ cdf: quantizePmfToCdf(pmf), offset: -2 * MOTION_RANGE }]);
+  }
+  return mvTables;
+}
+
+/** MOTION unit payload: cols, rows (varuint), then the rANS stream of the vector differences. */
+export function encodeMotion(field: MotionField, rans: RansCoder): Uint8Array {
+  const n = field.cols * field.rows;
+  const sym = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    sym[2 * i] = field.mv[2 * i] - predictor(field.mv, field.cols, i, 0);
+    sym[2 * i + 1] = field.mv[2 * i + 1] - predictor(field.mv, field.cols, i, 1);
+  }
+  const enc = rans.createEncoder();
+  try {
+    enc.encodeWithIndexes(sym, new Int32Array(2 * n), tables());
+    const stream = enc.flush();
+    return new ByteWriter(stream.length + 8).varuint(field.cols).varuint(field.rows).bytes(stream).finish();
+  } finally {
+    enc.dispose();
+  }
+}
+
+/**
+ * Reads a MOTION unit for a frame of the given size.
+ * @throws BitstreamError for a grid that does not match the frame, a corrupt stream or a
+ *   vector outside the range.
+ */
+export function decodeMotion(payload: Uint8Array, width: number, height: number, rans: RansCoder): MotionField {
+  const r = new ByteReader(payload);
+  const cols = r.varuint('MOTION cols');
+  const rows = r.varuint('MOTION rows');
+  if (cols !== Math.ceil(width / MOTION_BLOCK) || rows !== Math.ceil(height / MOTION_BLOCK)) {
+    throw new BitstreamError(`MOTION grid ${cols}x${rows} does not match a ${width}x${height} frame`);
+  }
+  const n = cols * rows;
+  const dec = rans.createDecoder(payload.subarray(r.position));
+  try {
+    const sym = dec.decodeWithIndexes(new Int32Array(2 * n), tables());
+    dec.finish();
+    const mv = new Int16Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      for (const comp of [0, 1] as const) {
+        const v = sym[2 * i + comp] + predictor(mv, cols, i, comp);
+        if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION vector component ${v} is outside ±${MOTION_RANGE}`);
+        mv[2 * i + comp] = v;
+      }
+    }
+    return { cols, rows, mv };
+  } finally {
+    dec.dispose();
+  }
+}

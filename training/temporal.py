@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Temporal prior for P-frames on a frozen image codec (conditional coding in the DCVC spirit).
+
+A P-frame is coded with the image codec's own transforms and hyperprior; what changes is the
+entropy model of its latent. The decoder has the previous decoded frame x_prev; the encoder
+sends block motion (16x16 blocks, integer pixels), both sides build the motion-compensated
+prediction x_pred from x_prev, and y_pred = g_a(x_pred) * gain is the temporal context.
+One net (`temporal`) predicts the Gaussian mean and scale of every latent element from the
+hyperprior features of the current frame and y_pred:
+
+    mean = y_pred + d_mean,  (d_mean, scale) = net([hyper, y_pred])
+
+so where the prediction is good the symbols round(y - mean) are near zero with a small
+scale, and where it fails (occlusion, new content) the hyperprior takes over. Rate is the
+only loss: the transforms are frozen, so the P-frame decodes to g_s(y_hat * inv_gain) exactly
+as an I-frame would at the same quality, and the saving is pure rate.
+
+Training pairs come from still photos with synthetic camera motion: the previous frame is a
+256x256 crop coded and decoded by the frozen intra codec at a random rate; the current frame
+is a window of the same crop shifted by up to 12 pixels, with a brightness drift and sensor
+noise; the prediction is the decoded previous frame shifted by the true motion plus an error
+of up to 1 pixel (what block matching leaves). The latents are computed once (cached), then
+the net trains on them.
+
+Usage:
+  git show 0203615:training/checkpoints/nc-small.pt > /tmp/nc-small-19478.pt
+  /usr/bin/python3 training/temporal.py --ckpt /tmp/nc-small-19478.pt --out training/checkpoints/nc-video-temporal.pt
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import ImageCodec, gaussian_likelihood  # noqa: E402
+from train import load_crops  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WIN = 128
+
+
+class TemporalPrior(nn.Module):
+    """[hyper (2M), y_pred (M)] -> mean, scale (M each); mean = y_pred + a learned shift."""
+
+    def __init__(self, M, hidden=192):
+        super().__init__()
+        self.ctx = nn.Conv2d(M, M, 3, padding=1)
+        self.net = nn.Sequential(
+            nn.Conv2d(3 * M, hidden, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(hidden, 2 * M, 1))
+
+    def forward(self, hyper, y_pred):
+        d_mean, scale = self.net(torch.cat([hyper, self.ctx(y_pred)], 1)).chunk(2, 1)
+        return y_pred + d_mean, F.softplus(scale)
+
+
+@torch.no_grad()
+def make_pairs(model, crops, n, rng, batch=8):
+    """Cached (y, hyper, y_pred, q) for n synthetic frame pairs."""
+    K = len(model.lambdas)
+    out = {'y': [], 'hyper': [], 'y_pred': [], 'intra_bits': []}
+    side = crops.shape[1]
+    for i in range(0, n, batch):
+        b = min(batch, n - i)
+        idx = rng.integers(0, len(crops), b)
+        prev = torch.from_numpy(crops[idx]).permute(0, 3, 1, 2).float() / 255
+        q = torch.from_numpy(rng.uniform(0, K - 1, b)).float()
+        x_hat, _, _ = model(prev, q)
+        x_hat = x_hat.clamp(0, 1)
+        x_hat = (x_hat * 255).round() / 255
+        cur, pred = [], []
+        for j in range(b):
+            d = rng.integers(-12, 13, 2)
+            err = rng.integers(-1, 2, 2) * (rng.random() < 0.5)
+            o = rng.integers(14, side - WIN - 14 + 1, 2)
+            r, c = o + d
+            x = prev[j:j + 1, :, r:r + WIN, c:c + WIN]
+            x = x * float(rng.uniform(0.97, 1.03)) + torch.randn_like(x) * float(rng.uniform(0, 0.01))
+            cur.append(((x.clamp(0, 1) * 255).round() / 255))
+            pr, pc = r + err[0], c + err[1]
+            pred.append(x_hat[j:j + 1, :, pr:pr + WIN, pc:pc + WIN])
+        cur = torch.cat(cur)
+        pred = torch.cat(pred)
+        gain, _ = model.gains(q)
+        y = model.g_a(cur) * gain
+        hyper = model.h_s(torch.round(model.h_a(y)))
+        y_pred = model.g_a(pred) * gain
+        # what the intra entropy model spends on the same latent, for the log
+        _, y_lik, _ = model(cur, q)
+        out['intra_bits'].append(-torch.log2(y_lik).flatten(1).sum(1))
+        out['y'].append(y)
+        out['hyper'].append(hyper)
+        out['y_pred'].append(y_pred)
+    return {k: torch.cat(v) for k, v in out.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--ckpt', required=True, help='frozen image codec checkpoint (train.py format)')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
+    ap.add_argument('--pairs', type=int, default=1200)
+    ap.add_argument('--steps', type=int, default=3000)
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--lr', type=float, default=1e-3)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--seed', type=int, default=17)
+    ap.add_argument('--log', default=None)
+    ap.add_argument('--smoke', action='store_true')
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    if args.smoke:
+        args.pairs, args.steps, args.batch = 8, 4, 4
+    ck = torch.load(args.ckpt, map_location='cpu')
+    model = ImageCodec(**ck['config'])
+    model.load_state_dict(ck['model'])
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if args.smoke and not os.path.exists(args.crops):
+        import argparse as _a
+        train, _ = load_crops(_a.Namespace(smoke=True, crops=args.crops, images=None, patch=192))
+    else:
+        train, _ = load_crops(argparse.Namespace(smoke=False, crops=args.crops, images=None, patch=256))
+    log_path = args.log or os.path.join(HERE, 'logs', os.path.basename(args.out).replace('.pt', '.jsonl'))
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    logf = open(log_path, 'a')
+    t0, c0 = time.time(), time.process_time()
+    split = max(1, args.pairs // 10)
+    data = make_pairs(model, train, args.pairs + split, rng)
+    print(f'{args.pairs} training pairs, {split} held out, cached in {time.time() - t0:.0f} s', flush=True)
+    M = model.M
+    net = TemporalPrior(M)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    n = args.pairs
+    npix = WIN * WIN
+
+    def bits(sl):
+        y, hyper, y_pred = data['y'][sl], data['hyper'][sl], data['y_pred'][sl]
+        mean, scale = net(hyper, y_pred)
+        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if net.training else torch.round(y - mean) + mean
+        return -torch.log2(gaussian_likelihood(noisy, mean, scale)).flatten(1).sum(1)
+
+    for step in range(1, args.steps + 1):
+        sl = torch.from_numpy(np.sort(rng.choice(n, args.batch, replace=False)))
+        loss = bits(sl).mean() / npix
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step == int(args.steps * 0.7):
+            for g in opt.param_groups:
+                g['lr'] = args.lr / 4
+        if step % 250 == 0 or step == args.steps:
+            net.eval()
+            with torch.no_grad():
+                held = torch.arange(n, n + split)
+                p_bpp = float(bits(held).mean() / npix)
+                i_bpp = float(data['intra_bits'][held].mean() / npix)
+            net.train()
+            rec = {'step': step, 'train_bpp': float(loss), 'val_p_bpp': p_bpp, 'val_intra_bpp': i_bpp, 'saving': 1 - p_bpp / i_bpp,
+                   'cpu_seconds': round(time.process_time() - c0, 1)}
+            logf.write(json.dumps(rec) + '\n')
+            logf.flush()
+            print(json.dumps(rec), flush=True)
+    with open(args.ckpt, 'rb') as f:
+        backbone_sha = hashlib.sha256(f.read()).hexdigest()
+    torch.save({'temporal': {k: v.half() for k, v in net.state_dict().items()},
+                'meta': {'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'), 'steps': args.steps,
+                         'pairs': args.pairs, 'seed': args.seed, 'cpu_seconds': round(time.process_time() - c0, 1)}}, args.out)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
