@@ -19,3 +19,6 @@ node training/smoke_decode.mjs "$work/codec/smoke-prog" test/fixtures/photo-256x
 "$py" training/bsq.py --smoke --crops "$work/none.npz" --out-dir "$work/run"
 "$py" training/export_bsq.py --ckpt "$work/run/checkpoints/smoke-bsq.pt" --out "$work/codec/smoke-bsq"
 node training/smoke_decode.mjs "$work/codec/smoke-bsq" test/fixtures/photo-256x192.png --bsq
+# the P-frame temporal prior on the same tiny backbone, exported with it (checked by onnxruntime-node)
+"$py" training/temporal.py --smoke --crops "$work/none.npz" --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/run/temporal.pt" --log "$work/run/temporal.jsonl"
+"$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --temporal "$work/run/temporal.pt" --out "$work/codec/smoke-video"
