@@ -8,8 +8,9 @@
  * decode frames per second (ours also scaled to 854x480), and BD-rates of ours against x264
  * and x265.
  *
- * Our codec codes every frame as an I-frame today, so "ours" and "ours all-intra" are the
- * same measurement until P-frames exist; the JSON says so (`pFrames: false`).
+ * "ours" uses I- and P-frames (the codec's default intra period) when the codec ships a
+ * temporal prior; "ours all-intra" codes every frame as an I-frame with the same codec. The
+ * BD-rate of the first against the second is the P-frames' saving at equal PSNR.
  *
  * Writes bench/results/video.json and video-rd.svg (video.quick.* with --quick).
  * Run: npm run build && npm run bench:video [-- --quick] [--frames N] [--clips a,b]
@@ -19,10 +20,13 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeCodecs, DEFAULT_CODEC, getCodec } from '../src/api.js';
+import { closeCodecs, getCodec } from '../src/api.js';
+import type { LearnedImageCodec } from '../src/codec/image.js';
+import type { Frame } from '../src/image/frame.js';
 import { BufferSink, readMatroska } from '../src/video/matroska.js';
-import { encodeVideo } from '../src/video/codec.js';
+import { DEFAULT_INTRA_PERIOD, DEFAULT_VIDEO_CODEC, encodeVideo } from '../src/video/codec.js';
 import { findFfmpeg, probe, readFrames } from '../src/video/ffmpeg.js';
+import { PFrameCoder, supportsPFrames } from '../src/video/pframe.js';
 import { readFramePayload } from '../src/video/sequence.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
@@ -52,6 +56,9 @@ interface ClipRecord {
   frames: number;
   fps: string;
   ours: Point[];
+  intra: Point[];
+  /** Frames coded as P-frames by "ours", per quality. */
+  pFrames: number[];
   x264: Point[];
   x265: Point[];
   bd: Record<string, BdResult>;
@@ -100,6 +107,20 @@ function classical(ffmpeg: string, encoder: 'libx264' | 'libx265', crf: number, 
   return { bytes: statSync(out).size, decoded, encodeMs, decodeMs };
 }
 
+/** Decodes every frame of our Matroska bytes to RGB, I- and P-frames alike. */
+async function decodeFrames(bytes: Uint8Array, codec: LearnedImageCodec): Promise<Uint8Array[]> {
+  const mkv = readMatroska(bytes);
+  const p = supportsPFrames(codec) ? new PFrameCoder(codec) : undefined;
+  const out: Uint8Array[] = [];
+  let ref: Frame | undefined;
+  for (const [i, b] of mkv.blocks.entries()) {
+    const { type, data } = readFramePayload(b.data, i);
+    ref = type === 'P' ? await p!.decode(data, ref!) : (await codec.decode(data)).frame;
+    out.push(ref.data);
+  }
+  return out;
+}
+
 async function main() {
   const root = packageRoot();
   const { values } = parseArgs({
@@ -108,7 +129,7 @@ async function main() {
       frames: { type: 'string' },
       clips: { type: 'string' },
       data: { type: 'string', default: join(root, '..', 'shared', 'data', 'video') },
-      codec: { type: 'string', default: DEFAULT_CODEC },
+      codec: { type: 'string', default: DEFAULT_VIDEO_CODEC },
     },
   });
   const quick = values.quick ?? false;
@@ -121,6 +142,7 @@ async function main() {
   if (clips.length === 0) throw new Error(`no clips in ${values.data}`);
   const ffmpeg = await findFfmpeg();
   const codec = await getCodec(values.codec!);
+  const pCapable = supportsPFrames(codec);
   const dir = mkdtempSync(join(tmpdir(), 'nc-bench-video-'));
   const records: ClipRecord[] = [];
   const started = Date.now();
@@ -134,19 +156,22 @@ async function main() {
       for await (const f of readFrames(path, { maxFrames })) ref.push(f.data);
       const { width, height } = v;
       const pixels = width * height * ref.length;
-      const rec: ClipRecord = { clip, width, height, frames: ref.length, fps, ours: [], x264: [], x265: [], bd: {} };
-      for (const q of ours) {
-        const sink = new BufferSink();
-        const t0 = performance.now();
-        const res = await encodeVideo(path, sink, { quality: q, maxFrames, codec: values.codec, audio: false });
-        const encodeMs = performance.now() - t0;
-        const mkv = readMatroska(sink.bytes());
-        const t1 = performance.now();
-        const dec: Uint8Array[] = [];
-        for (const [i, b] of mkv.blocks.entries()) dec.push((await codec.decode(readFramePayload(b.data, i).data)).frame.data);
-        const decodeMs = performance.now() - t1;
-        rec.ours.push({ setting: q, bytes: res.videoBytes, bpp: (res.videoBytes * 8) / pixels, psnr: meanPsnr(ref, dec, width, height), encodeFps: (ref.length * 1000) / encodeMs, decodeFps: (ref.length * 1000) / decodeMs });
+      const rec: ClipRecord = { clip, width, height, frames: ref.length, fps, ours: [], intra: [], pFrames: [], x264: [], x265: [], bd: {} };
+      const variants = pCapable ? (['ours', 'intra'] as const) : (['intra'] as const);
+      for (const variant of variants) {
+        for (const q of ours) {
+          const sink = new BufferSink();
+          const t0 = performance.now();
+          const res = await encodeVideo(path, sink, { quality: q, maxFrames, codec: values.codec, audio: false, ...(variant === 'intra' ? { intraPeriod: 1 } : {}) });
+          const encodeMs = performance.now() - t0;
+          const t1 = performance.now();
+          const dec = await decodeFrames(sink.bytes(), codec);
+          const decodeMs = performance.now() - t1;
+          rec[variant].push({ setting: q, bytes: res.videoBytes, bpp: (res.videoBytes * 8) / pixels, psnr: meanPsnr(ref, dec, width, height), encodeFps: (ref.length * 1000) / encodeMs, decodeFps: (ref.length * 1000) / decodeMs });
+          if (variant === 'ours') rec.pFrames.push(res.pFrames);
+        }
       }
+      if (!pCapable) rec.ours = rec.intra;
       for (const [name, encoder] of [['x264', 'libx264'], ['x265', 'libx265']] as const) {
         for (const crf of crfs[name]) {
           const r = classical(ffmpeg, encoder, crf, ref, width, height, fps, dir);
@@ -155,8 +180,10 @@ async function main() {
       }
       rec.bd.ours_vs_x264 = bdRate(rd(rec.x264), rd(rec.ours));
       rec.bd.ours_vs_x265 = bdRate(rd(rec.x265), rd(rec.ours));
+      rec.bd.ours_vs_all_intra = bdRate(rd(rec.intra), rd(rec.ours));
+      rec.bd.all_intra_vs_x264 = bdRate(rd(rec.x264), rd(rec.intra));
       records.push(rec);
-      console.log(`${clip}: ${width}x${height}, ${ref.length} frames; ours vs x264 ${pct(rec.bd.ours_vs_x264)}, vs x265 ${pct(rec.bd.ours_vs_x265)} [${((Date.now() - started) / 1000).toFixed(0)} s]`);
+      console.log(`${clip}: ${width}x${height}, ${ref.length} frames; ours vs x264 ${pct(rec.bd.ours_vs_x264)}, vs x265 ${pct(rec.bd.ours_vs_x265)}, vs all-intra ${pct(rec.bd.ours_vs_all_intra)} [${((Date.now() - started) / 1000).toFixed(0)} s]`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -165,8 +192,9 @@ async function main() {
 
   for (const r of records) {
     console.log(`\n${r.clip} (${r.width}x${r.height}, ${r.frames} frames at ${r.fps})`);
-    const rows = (['ours', 'x264', 'x265'] as const).flatMap((k) =>
-      r[k].map((p) => [k === 'ours' ? `ours q${p.setting}` : `${k} crf ${p.setting}`, p.bpp.toFixed(4), p.psnr.toFixed(2), p.encodeFps.toFixed(2), p.decodeFps.toFixed(2)]),
+    const kinds = pCapable ? (['ours', 'intra', 'x264', 'x265'] as const) : (['intra', 'x264', 'x265'] as const);
+    const rows = kinds.flatMap((k) =>
+      r[k].map((p) => [k === 'ours' ? `ours q${p.setting}` : k === 'intra' ? `all-intra q${p.setting}` : `${k} crf ${p.setting}`, p.bpp.toFixed(4), p.psnr.toFixed(2), p.encodeFps.toFixed(2), p.decodeFps.toFixed(2)]),
     );
     console.log(formatTable(['codec', 'bpp', 'PSNR-RGB', 'enc fps', 'dec fps'], rows));
   }
@@ -175,7 +203,7 @@ async function main() {
     return v.length ? mean(v) : null;
   };
   const fps480 = records.map((r) => ({ clip: r.clip, decodeFps: mean(r.ours.map((p) => p.decodeFps)), at854x480: (mean(r.ours.map((p) => p.decodeFps)) * r.width * r.height) / (854 * 480) }));
-  console.log(`\nMean BD-rate of ours (all-intra) over clips: vs x264 ${meanBd('ours_vs_x264')?.toFixed(1) ?? 'n/a'}%, vs x265 ${meanBd('ours_vs_x265')?.toFixed(1) ?? 'n/a'}%`);
+  console.log(`\nMean BD-rate of ours over clips: vs x264 ${meanBd('ours_vs_x264')?.toFixed(1) ?? 'n/a'}%, vs x265 ${meanBd('ours_vs_x265')?.toFixed(1) ?? 'n/a'}%, vs ours all-intra ${meanBd('ours_vs_all_intra')?.toFixed(1) ?? 'n/a'}%`);
   console.log('Our decode speed, scaled to 854x480 by pixel count: ' + fps480.map((f) => `${f.clip.split('_')[0]} ${f.at854x480.toFixed(2)} fps`).join(', '));
 
   const suffix = quick ? '.quick' : values.frames || values.clips ? '.custom' : '';
@@ -185,11 +213,11 @@ async function main() {
     date: new Date().toISOString(),
     command: `npm run bench:video${quick ? ' -- --quick' : ''}`,
     codec: { id: codec.id, modelHash: codec.bundle.manifest.modelHash, training: codec.bundle.manifest.training },
-    pFrames: false,
-    note: 'every frame of ours is an I-frame: ours and ours all-intra are the same measurement',
+    pFrames: pCapable,
+    intraPeriod: pCapable ? DEFAULT_INTRA_PERIOD : 1,
     framesPerClip: maxFrames,
     settings: { ours: ours, x264: { preset: 'medium', crf: crfs.x264, pixFmt: 'yuv420p', matrix: 'bt709 limited' }, x265: { preset: 'medium', crf: crfs.x265, pixFmt: 'yuv420p', matrix: 'bt709 limited' } },
-    meanBdRate: { ours_vs_x264: meanBd('ours_vs_x264'), ours_vs_x265: meanBd('ours_vs_x265') },
+    meanBdRate: { ours_vs_x264: meanBd('ours_vs_x264'), ours_vs_x265: meanBd('ours_vs_x265'), ours_vs_all_intra: meanBd('ours_vs_all_intra'), all_intra_vs_x264: meanBd('all_intra_vs_x264') },
     decodeFps: fps480,
     clips: records,
     seconds: Math.round((Date.now() - started) / 1000),
@@ -199,9 +227,10 @@ async function main() {
     renameSync(file + '.tmp', file);
   };
   write(join(outDir, `video${suffix}.json`), JSON.stringify(result, null, 1) + '\n');
-  const colours = { ours: '#d62728', x264: '#2ca02c', x265: '#9467bd' } as const;
+  const colours = { ours: '#d62728', intra: '#ff9896', x264: '#2ca02c', x265: '#9467bd' } as const;
+  const label = { ours: `ours (${codec.id}, I+P)`, intra: `ours all-intra`, x264: 'x264 medium', x265: 'x265 medium' };
   const panels = records.map((r) => {
-    const series: Series[] = (['ours', 'x264', 'x265'] as const).map((k) => ({ label: k === 'ours' ? `ours (${codec.id}, all-intra)` : `${k} medium`, colour: colours[k], points: r[k].map((p) => ({ x: p.bpp, y: p.psnr })) }));
+    const series: Series[] = (pCapable ? (['ours', 'intra', 'x264', 'x265'] as const) : (['intra', 'x264', 'x265'] as const)).map((k) => ({ label: label[k], colour: colours[k], points: r[k].map((p) => ({ x: p.bpp, y: p.psnr })) }));
     const xs = series.flatMap((s) => s.points.map((p) => p.x));
     const ys = series.flatMap((s) => s.points.map((p) => p.y));
     return { title: `${r.clip.split('_')[0]} ${r.width}x${r.height}, ${r.frames} frames`, xLabel: 'bits per pixel', yLabel: 'PSNR-RGB dB', x: [0, Math.max(...xs) * 1.05] as [number, number], y: [Math.floor(Math.min(...ys)) - 1, Math.ceil(Math.max(...ys)) + 1] as [number, number], series };

@@ -69,7 +69,7 @@ describe('codec encode with a video input', () => {
     const r = await cli(['encode', clip, out, '--codec', TINY, '--max-frames', '3'], true);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/\rframe 3\/3, [\d.]+ fps, [\d.]+ kbit\/s/);
-    expect(r.stderr).toMatch(/-> .*tty\.mkv: 64x48 at 10 fps, 3 I-frames, quality 75, .* 1 audio track copied/);
+    expect(r.stderr).toMatch(/-> .*tty\.mkv: 64x48 at 10 fps, 3 I-frames and 0 P-frames, quality 75, .* 1 audio track copied/);
     const quiet = await cli(['encode', clip, join(dir, 'quiet.mkv'), '--codec', TINY, '--max-frames', '2', '--quiet'], true);
     expect(quiet).toMatchObject({ status: 0, stderr: '' });
   });

@@ -64,43 +64,48 @@ class TemporalPrior(nn.Module):
 
 
 @torch.no_grad()
-def make_pairs(model, crops, n, rng, batch=8):
-    """Cached (y, hyper, y_pred, q) for n synthetic frame pairs."""
+def make_pairs(model, crops, n, rng, batch=4, windows=4, intra_bits=False):
+    """Cached (y, hyper, y_pred) for n synthetic frame pairs, `windows` per decoded crop;
+    with intra_bits, also what the intra entropy model spends on each y (for the log)."""
     K = len(model.lambdas)
     out = {'y': [], 'hyper': [], 'y_pred': [], 'intra_bits': []}
     side = crops.shape[1]
-    for i in range(0, n, batch):
-        b = min(batch, n - i)
+    made = 0
+    while made < n:
+        b = min(batch, -(-(n - made) // windows))
         idx = rng.integers(0, len(crops), b)
         prev = torch.from_numpy(crops[idx]).permute(0, 3, 1, 2).float() / 255
-        q = torch.from_numpy(rng.uniform(0, K - 1, b)).float()
-        x_hat, _, _ = model(prev, q)
-        x_hat = x_hat.clamp(0, 1)
-        x_hat = (x_hat * 255).round() / 255
-        cur, pred = [], []
+        q_prev = torch.from_numpy(rng.uniform(0, K - 1, b)).float()
+        x_hat, _, _ = model(prev, q_prev)
+        x_hat = (x_hat.clamp(0, 1) * 255).round() / 255
+        cur, pred, qs = [], [], []
         for j in range(b):
-            d = rng.integers(-12, 13, 2)
-            err = rng.integers(-1, 2, 2) * (rng.random() < 0.5)
-            o = rng.integers(14, side - WIN - 14 + 1, 2)
-            r, c = o + d
-            x = prev[j:j + 1, :, r:r + WIN, c:c + WIN]
-            x = x * float(rng.uniform(0.97, 1.03)) + torch.randn_like(x) * float(rng.uniform(0, 0.01))
-            cur.append(((x.clamp(0, 1) * 255).round() / 255))
-            pr, pc = r + err[0], c + err[1]
-            pred.append(x_hat[j:j + 1, :, pr:pr + WIN, pc:pc + WIN])
+            for _ in range(windows):
+                d = rng.integers(-12, 13, 2)
+                err = rng.integers(-1, 2, 2) * (rng.random() < 0.5)
+                o = rng.integers(14, side - WIN - 14 + 1, 2)
+                r, c = o + d
+                x = prev[j:j + 1, :, r:r + WIN, c:c + WIN]
+                x = x * float(rng.uniform(0.97, 1.03)) + torch.randn_like(x) * float(rng.uniform(0, 0.01))
+                cur.append((x.clamp(0, 1) * 255).round() / 255)
+                pr, pc = r + err[0], c + err[1]
+                pred.append(x_hat[j:j + 1, :, pr:pr + WIN, pc:pc + WIN])
+                qs.append(float(q_prev[j]))
         cur = torch.cat(cur)
         pred = torch.cat(pred)
+        q = torch.tensor(qs)
         gain, _ = model.gains(q)
         y = model.g_a(cur) * gain
         hyper = model.h_s(torch.round(model.h_a(y)))
         y_pred = model.g_a(pred) * gain
-        # what the intra entropy model spends on the same latent, for the log
-        _, y_lik, _ = model(cur, q)
-        out['intra_bits'].append(-torch.log2(y_lik).flatten(1).sum(1))
+        if intra_bits:
+            _, y_lik, _ = model(cur, q)
+            out['intra_bits'].append(-torch.log2(y_lik).flatten(1).sum(1))
         out['y'].append(y)
         out['hyper'].append(hyper)
         out['y_pred'].append(y_pred)
-    return {k: torch.cat(v) for k, v in out.items()}
+        made += len(qs)
+    return {k: torch.cat(v)[:n] for k, v in out.items() if v}
 
 
 def main():
@@ -108,8 +113,9 @@ def main():
     ap.add_argument('--ckpt', required=True, help='frozen image codec checkpoint (train.py format)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
-    ap.add_argument('--pairs', type=int, default=1200)
-    ap.add_argument('--steps', type=int, default=3000)
+    ap.add_argument('--pairs', type=int, default=2400)
+    ap.add_argument('--windows', type=int, default=4, help='training pairs cut from each decoded crop')
+    ap.add_argument('--steps', type=int, default=2000)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1e-3)
     ap.add_argument('--threads', type=int, default=1)
@@ -138,7 +144,11 @@ def main():
     logf = open(log_path, 'a')
     t0, c0 = time.time(), time.process_time()
     split = max(1, args.pairs // 10)
-    data = make_pairs(model, train, args.pairs + split, rng)
+    data = make_pairs(model, train, args.pairs, rng, windows=args.windows)
+    held_data = make_pairs(model, train, split, rng, windows=1, intra_bits=True)
+    for k in ('y', 'hyper', 'y_pred'):
+        data[k] = torch.cat([data[k], held_data[k]])
+    data['intra_bits'] = torch.cat([torch.zeros(args.pairs), held_data['intra_bits']])
     print(f'{args.pairs} training pairs, {split} held out, cached in {time.time() - t0:.0f} s', flush=True)
     M = model.M
     net = TemporalPrior(M)
@@ -152,6 +162,7 @@ def main():
         noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if net.training else torch.round(y - mean) + mean
         return -torch.log2(gaussian_likelihood(noisy, mean, scale)).flatten(1).sum(1)
 
+    best = None
     for step in range(1, args.steps + 1):
         sl = torch.from_numpy(np.sort(rng.choice(n, args.batch, replace=False)))
         loss = bits(sl).mean() / npix
@@ -161,7 +172,7 @@ def main():
         if step == int(args.steps * 0.7):
             for g in opt.param_groups:
                 g['lr'] = args.lr / 4
-        if step % 250 == 0 or step == args.steps:
+        if step % 100 == 0 or step == args.steps:
             net.eval()
             with torch.no_grad():
                 held = torch.arange(n, n + split)
@@ -170,13 +181,17 @@ def main():
             net.train()
             rec = {'step': step, 'train_bpp': float(loss), 'val_p_bpp': p_bpp, 'val_intra_bpp': i_bpp, 'saving': 1 - p_bpp / i_bpp,
                    'cpu_seconds': round(time.process_time() - c0, 1)}
+            if best is None or p_bpp < best[0]:
+                best = (p_bpp, step, {k: v.detach().clone() for k, v in net.state_dict().items()})
             logf.write(json.dumps(rec) + '\n')
             logf.flush()
             print(json.dumps(rec), flush=True)
     with open(args.ckpt, 'rb') as f:
         backbone_sha = hashlib.sha256(f.read()).hexdigest()
-    torch.save({'temporal': {k: v.half() for k, v in net.state_dict().items()},
-                'meta': {'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'), 'steps': args.steps,
+    # the held-out pairs pick the step kept (the net overfits a small cache)
+    print(f'keeping step {best[1]}: held-out {best[0]:.4f} bpp', flush=True)
+    torch.save({'temporal': {k: v.half() for k, v in best[2].items()},
+                'meta': {'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'), 'steps': args.steps, 'kept_step': best[1],
                          'pairs': args.pairs, 'seed': args.seed, 'cpu_seconds': round(time.process_time() - c0, 1)}}, args.out)
     print(f'wrote {args.out}')
 

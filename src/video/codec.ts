@@ -65,7 +65,7 @@ export interface VideoProgress {
 export interface VideoEncodeOptions {
   /** 1..100, continuous; default 75. */
   quality?: number;
-  /** Codec id or folder; default `nc-small`. */
+  /** Codec id or folder; default `nc-video` (I- and P-frames). */
   codec?: string;
   threads?: number;
   signal?: AbortSignal;
@@ -189,7 +189,7 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
   throwIfAborted(signal);
   const started = performance.now();
   const quality100 = Math.round((options.quality ?? 75) * 100);
-  const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
+  const codec = await getCodec(options.codec ?? DEFAULT_VIDEO_CODEC, options.threads);
   const pcoder = supportsPFrames(codec) ? new PFrameCoder(codec) : undefined;
   if (options.intraPeriod !== undefined && (!Number.isInteger(options.intraPeriod) || options.intraPeriod < 1 || options.intraPeriod > 1_000_000)) {
     throw invalidOption('integer between 1 and 1000000', 'intraPeriod', options.intraPeriod);
@@ -305,6 +305,12 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
     if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
   }
 }
+
+/**
+ * The codec video uses when none is named: nc-video when it is installed (nc-small's
+ * transforms plus the P-frame temporal prior), which codes I- and P-frames.
+ */
+export const DEFAULT_VIDEO_CODEC = 'nc-video';
 
 /** Frames per I-frame by default, for codecs that code P-frames. */
 export const DEFAULT_INTRA_PERIOD = 32;

@@ -25,6 +25,8 @@ export interface VideoEncodeReport {
   height: number;
   fps: string;
   frames: number;
+  iFrames: number;
+  pFrames: number;
   quality: number;
   /** Size of the Matroska file (null when it went to standard output). */
   bytes: number | null;
@@ -137,6 +139,8 @@ export async function encodeVideoCommand(input: string, output: string, options:
     height: result.height,
     fps: fpsText(result.fps),
     frames: result.frames,
+    iFrames: result.iFrames,
+    pFrames: result.pFrames,
     quality: result.quality,
     bytes,
     videoBytes: result.videoBytes,
@@ -148,7 +152,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
   if (json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else if (!quiet) {
     io.stderr.write(
-      `${displayName(input)} -> ${displayOutput(output)}: ${report.width}x${report.height} at ${report.fps} fps, ${report.frames} I-frames, ` +
+      `${displayName(input)} -> ${displayOutput(output)}: ${report.width}x${report.height} at ${report.fps} fps, ${report.iFrames} I-frames and ${report.pFrames} P-frames, ` +
         `quality ${report.quality}, ${kbits(report.bitrate)} (${formatBpp(report.bpp)} bpp), ` +
         `${report.audioTracks} audio track${report.audioTracks === 1 ? '' : 's'} copied (${report.ms} ms)\n`,
     );
