@@ -29,6 +29,7 @@ export {
   DEFAULT_PROGRESSIVE_CODEC,
   detokenize,
   getBsqCodec,
+  getCodec,
   tokenize,
   tokenizeVideo,
   type EncodeMode,
@@ -202,7 +203,13 @@ export {
   type ReadMatroskaOptions,
 } from './video/matroska.js';
 
+export { PFrameCoder, predictionError, supportsPFrames } from './video/pframe.js';
+export { MOTION_BLOCK, MOTION_RANGE, compensate, decodeMotion, encodeMotion, estimateMotion, luma, type MotionField } from './video/motion.js';
+
 export {
+  DEFAULT_INTRA_PERIOD,
+  DEFAULT_SCENE_CUT,
+  DEFAULT_VIDEO_CODEC,
   VIDEO_EXTENSIONS,
   decodeVideo,
   encodeVideo,
