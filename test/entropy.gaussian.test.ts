@@ -140,3 +140,13 @@ describe('Gaussian conditional tables', () => {
     expect(out).toEqual(values);
   });
 });
+
+describe('buildIndexes', () => {
+  it('gives scaleToIndex for every scale, table edges, NaN and infinities included', () => {
+    const t = DEFAULT_SCALE_TABLE;
+    const scales = [0, -1, NaN, Infinity, -Infinity, 1e-9, 300, ...t, ...t.map((s) => s * (1 + 1e-12)), ...t.map((s) => s * (1 - 1e-12))];
+    for (let i = 0; i < 2000; i++) scales.push(Math.exp(Math.log(0.05) + (i / 2000) * Math.log(6000)));
+    const got = buildIndexes(scales);
+    expect(Array.from(got)).toEqual(scales.map((s) => scaleToIndex(s)));
+  });
+});

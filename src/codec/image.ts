@@ -21,7 +21,7 @@ import { loadRans } from '../coder/wasm.js';
 import type { RansCoder, RansDecoder } from '../coder/types.js';
 import type { RansTables } from '../coder/tables.js';
 import { buildFactorizedTables, channelIndexes } from '../entropy/factorized.js';
-import { DEFAULT_SCALE_TABLE, buildGaussianTables, scaleToIndex } from '../entropy/gaussian.js';
+import { DEFAULT_SCALE_TABLE, buildGaussianTables, buildIndexes } from '../entropy/gaussian.js';
 import { BitstreamError, ModelMismatchError, invalidOption, throwIfAborted } from '../errors.js';
 import { alphaPlane, fromPlanar, hasAlpha, toPaddedPlanar, type Frame } from '../image/frame.js';
 import { loadCodecBundle, type CodecBundle } from '../model/manifest.js';
@@ -247,11 +247,12 @@ export class LearnedImageCodec {
         if (s > 0) inputs.prev = { data: yHatAll.subarray(0, s * C * hw), dims: [1, s * C, h, w] };
         const { mean, scale } = await this.sessions.run(`param_${s}`, inputs, signal);
         const n = positions.length;
-        const indexes = new Int32Array(C * n);
+        const picked = new Float32Array(C * n);
         for (let c = 0; c < C; c++) {
           const base = c * hw;
-          for (let k = 0; k < n; k++) indexes[c * n + k] = scaleToIndex(scale.data[base + positions[k]], this.scaleTable);
+          for (let k = 0; k < n; k++) picked[c * n + k] = scale.data[base + positions[k]];
         }
+        const indexes = buildIndexes(picked, this.scaleTable);
         const sym = new Int32Array(C * n);
         code(positions, mean.data, scale.data, indexes, s * C, sym, yHat);
         checksumParts.push(bytesOf(indexes), bytesOf(sym));

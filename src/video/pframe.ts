@@ -19,7 +19,7 @@ import type { Limits } from '../bitstream/limits.js';
 import { UnitType } from '../bitstream/units.js';
 import { imageHeaderUnits, parseImageHeader, type LearnedImageCodec } from '../codec/image.js';
 import { channelIndexes } from '../entropy/factorized.js';
-import { scaleToIndex } from '../entropy/gaussian.js';
+import { buildIndexes } from '../entropy/gaussian.js';
 import { BitstreamError, ModelMismatchError, throwIfAborted } from '../errors.js';
 import { fromPlanar, type Frame } from '../image/frame.js';
 import type { Tensor4 } from '../model/session.js';
@@ -70,9 +70,7 @@ export class PFrameCoder {
     throwIfAborted(signal);
     const { mean, scale } = await this.codec.sessions.run('temporal', { hyper, y_pred: yPred }, signal);
     if (mean.data.length !== yPred.data.length) throw new ModelMismatchError('temporal net output does not match the latent');
-    const indexes = new Int32Array(scale.data.length);
-    for (let i = 0; i < indexes.length; i++) indexes[i] = scaleToIndex(scale.data[i], this.codec.scaleTable);
-    return { mean: mean.data, indexes };
+    return { mean: mean.data, indexes: buildIndexes(scale.data, this.codec.scaleTable) };
   }
 
   private async synthesise(yHat: Float32Array, dims: Tensor4['dims'], quality100: number, width: number, height: number, signal?: AbortSignal): Promise<Frame> {
