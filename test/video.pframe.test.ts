@@ -123,6 +123,13 @@ describe('I/P sequences', () => {
     expect(d.frames).toBe(10);
   });
 
+  it('decodes with 2 threads what was encoded with 1', async () => {
+    const sink = new BufferSink();
+    await encodeVideo(clip, sink, { codec: VIDEO, intraPeriod: 10, sceneCut: 255, audio: false, threads: 1, maxFrames: 4 });
+    const d = await decodeVideo(sink.bytes(), join(dir, 'two.y4m'), { codec: VIDEO, threads: 2 });
+    expect(d.frames).toBe(4);
+  });
+
   it('uses I-frames at scene cuts, refuses P-frames without a temporal prior', async () => {
     const sink = new BufferSink();
     const r = await encodeVideo(clip, sink, { codec: VIDEO, intraPeriod: 4, sceneCut: 0, audio: false });
