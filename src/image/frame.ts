@@ -28,26 +28,48 @@ export function toPaddedPlanar(frame: Frame, factor: number): PlanarRgb {
   const out = new Float32Array(3 * pw * ph);
   const plane = pw * ph;
   const grey = c <= 2;
-  const inv = 1 / 255;
+  const lut = byteToUnit();
+  const r = out.subarray(0, plane);
+  const g = out.subarray(plane, 2 * plane);
+  const b = out.subarray(2 * plane);
   for (let y = 0; y < ph; y++) {
     const sy = y < h ? y : h - 1;
-    for (let x = 0; x < pw; x++) {
-      const sx = x < w ? x : w - 1;
-      const s = (sy * w + sx) * c;
-      const d = y * pw + x;
-      if (grey) {
-        const v = data[s] * inv;
-        out[d] = v;
-        out[plane + d] = v;
-        out[2 * plane + d] = v;
-      } else {
-        out[d] = data[s] * inv;
-        out[plane + d] = data[s + 1] * inv;
-        out[2 * plane + d] = data[s + 2] * inv;
+    const row = y * pw;
+    let s = sy * w * c;
+    if (grey) {
+      for (let x = 0; x < w; x++, s += c) r[row + x] = lut[data[s]];
+    } else {
+      for (let x = 0; x < w; x++, s += c) {
+        r[row + x] = lut[data[s]];
+        g[row + x] = lut[data[s + 1]];
+        b[row + x] = lut[data[s + 2]];
+      }
+    }
+    // right padding repeats the last column
+    for (let x = w; x < pw; x++) {
+      r[row + x] = r[row + w - 1];
+      if (!grey) {
+        g[row + x] = g[row + w - 1];
+        b[row + x] = b[row + w - 1];
       }
     }
   }
+  if (grey) {
+    g.set(r);
+    b.set(r);
+  }
   return { data: out, width: pw, height: ph };
+}
+
+let unitLut: Float32Array | undefined;
+/** v / 255 for every byte value, as the float32 the networks get. */
+function byteToUnit(): Float32Array {
+  if (!unitLut) {
+    unitLut = new Float32Array(256);
+    const inv = 1 / 255;
+    for (let i = 0; i < 256; i++) unitLut[i] = i * inv;
+  }
+  return unitLut;
 }
 
 /**
@@ -59,20 +81,29 @@ export function fromPlanar(src: PlanarRgb, width: number, height: number, channe
   const c = channels;
   const out = new Uint8Array(width * height * c);
   const plane = src.width * src.height;
-  const grey = c <= 2;
-  const q = (v: number) => (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255));
+  const r = src.data.subarray(0, plane);
+  const g = src.data.subarray(plane, 2 * plane);
+  const b = src.data.subarray(2 * plane, 3 * plane);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const s = y * src.width + x;
-      const d = (y * width + x) * c;
-      if (grey) {
-        out[d] = q((src.data[s] + src.data[plane + s] + src.data[2 * plane + s]) / 3);
-      } else {
-        out[d] = q(src.data[s]);
-        out[d + 1] = q(src.data[plane + s]);
-        out[d + 2] = q(src.data[2 * plane + s]);
+    let s = y * src.width;
+    let d = y * width * c;
+    if (c <= 2) {
+      for (let x = 0; x < width; x++, s++, d += c) {
+        const v = (r[s] + g[s] + b[s]) / 3;
+        out[d] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
       }
-      if (alpha && (c === 2 || c === 4)) out[d + c - 1] = alpha[y * width + x];
+    } else {
+      for (let x = 0; x < width; x++, s++, d += c) {
+        const vr = r[s];
+        const vg = g[s];
+        const vb = b[s];
+        out[d] = vr <= 0 ? 0 : vr >= 1 ? 255 : Math.round(vr * 255);
+        out[d + 1] = vg <= 0 ? 0 : vg >= 1 ? 255 : Math.round(vg * 255);
+        out[d + 2] = vb <= 0 ? 0 : vb >= 1 ? 255 : Math.round(vb * 255);
+      }
+    }
+    if (alpha && (c === 2 || c === 4)) {
+      for (let x = 0; x < width; x++) out[(y * width + x) * c + c - 1] = alpha[y * width + x];
     }
   }
   return { data: out, width, height, channels: c };
