@@ -14,6 +14,8 @@ import { BitstreamError } from '../errors.js';
 export const MOTION_BLOCK = 16;
 /** Largest vector component searched and coded. */
 export const MOTION_RANGE = 32;
+/** Cost, in luma SAD units, of each unit a vector component leaves its median prediction by. */
+export const MOTION_LAMBDA = 40;
 
 export interface MotionField {
   /** Blocks across and down. */
@@ -70,7 +72,7 @@ export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, 
   const cols = Math.ceil(width / MOTION_BLOCK);
   const rows = Math.ceil(height / MOTION_BLOCK);
   const mv = new Int16Array(2 * cols * rows);
-  const lambda = 4;
+  const lambda = MOTION_LAMBDA;
   for (let i = 0; i < cols * rows; i++) {
     const bx = (i % cols) * MOTION_BLOCK;
     const by = Math.floor(i / cols) * MOTION_BLOCK;
@@ -135,12 +137,18 @@ export function compensate(ref: Uint8Array, width: number, height: number, field
 }
 
 let mvTables: RansTables | undefined;
-/** One table for vector differences -2R..2R: two-sided geometric, ratio 0.6, plus escape. */
+/**
+ * One table for vector differences -2R..2R, plus escape: 0 with probability about 0.7 (most
+ * blocks move with their neighbours), the rest two-sided geometric with ratio 0.6.
+ */
 function tables(): RansTables {
   if (!mvTables) {
     const n = 4 * MOTION_RANGE + 1;
     const pmf = new Float64Array(n + 1);
-    for (let k = 0; k < n; k++) pmf[k] = 0.6 ** Math.abs(k - 2 * MOTION_RANGE);
+    for (let k = 0; k < n; k++) {
+      const a = Math.abs(k - 2 * MOTION_RANGE);
+      pmf[k] = a === 0 ? 0.7 : 0.15 * 0.4 * 0.6 ** (a - 1);
+    }
     pmf[n] = 1e-6;
     mvTables = RansTables.fromList([{ cdf: quantizePmfToCdf(pmf), offset: -2 * MOTION_RANGE }]);
   }
