@@ -159,7 +159,7 @@ export const encodeCommand: Command = {
     quality: { type: 'string', short: 'q', valueName: 'N', description: 'quality 1..100, fractions allowed (default 75)' },
     'target-bpp': { type: 'string', valueName: 'B', description: 'aim for B bits per pixel (the quality is searched for)' },
     'target-bytes': { type: 'string', valueName: 'N', description: 'aim for a file of N bytes (the quality is searched for)' },
-    codec: { type: 'string', valueName: 'ID', description: 'codec id (a folder of codecs/) or a codec folder (default nc-small)' },
+    codec: { type: 'string', valueName: 'ID', description: 'codec id (a folder of codecs/) or a codec folder (default nc-small; nc-prog with --progressive, nc-bsq with --mode bsq, nc-video for video)' },
     threads: { type: 'string', valueName: 'N', description: 'threads per network run (default: all cores, divided by --jobs)' },
     'tile-size': { type: 'string', valueName: 'N', description: 'tile side, a multiple of 64 (default: whole image up to 2.6 MP, else 1280)' },
     'max-pixels': { type: 'string', valueName: 'N', description: 'refuse images of more than N pixels (default 268402689)' },
