@@ -133,7 +133,7 @@ async function main() {
     },
   });
   const quick = values.quick ?? false;
-  const maxFrames = values.frames ? Number(values.frames) : quick ? 6 : 24;
+  const maxFrames = values.frames ? Number(values.frames) : quick ? 6 : 16;
   const ours = quick ? QUICK_OUR_QUALITIES : OUR_QUALITIES;
   const crfs = quick ? QUICK_CRF : { x264: X264_CRF, x265: X265_CRF };
   let clips = readdirSync(values.data).filter((f) => /\.(mp4|webm|mkv|mov|y4m)$/i.test(f)).sort();
