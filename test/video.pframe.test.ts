@@ -138,3 +138,31 @@ describe('I/P sequences', () => {
     await expect(encodeVideo(clip, new BufferSink(), { codec: VIDEO, intraPeriod: 0 })).rejects.toThrow(InvalidOptionError);
   });
 });
+
+describe('MOTION parser fuzz', () => {
+  it('throws only typed errors for random, truncated and bit-flipped payloads', async () => {
+    const rans = await loadRans();
+    const { frame } = await readImage(PHOTO);
+    const good = encodeMotion(estimateMotion(luma(shifted(frame, 2, 2).data, 256, 192), luma(frame.data, 256, 192), 256, 192), rans);
+    let seed = 0x51ed;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let rejected = 0;
+    for (let i = 0; i < 600; i++) {
+      let input: Uint8Array;
+      if (i % 3 === 0) input = Uint8Array.from({ length: Math.floor(r() * 64) }, () => Math.floor(r() * 256));
+      else if (i % 3 === 1) input = good.subarray(0, Math.floor(r() * good.length));
+      else {
+        input = good.slice();
+        input[Math.floor(r() * input.length)] ^= 1 << Math.floor(r() * 8);
+      }
+      try {
+        const field = decodeMotion(input, 256, 192, rans);
+        expect(field.mv.every((v) => Math.abs(v) <= 32)).toBe(true);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CodecError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(300);
+  });
+});
