@@ -1,6 +1,6 @@
 /**
- * Block motion for P-frames: 16x16 blocks, integer-pixel vectors, found by a predictive
- * diamond search on luma, coded as differences from the median of the left, top and
+ * Block motion for P-frames: 16x16 blocks, half-pixel vectors, found by a predictive
+ * diamond search on luma (whole pixels, then the eight half-pixel neighbours), coded as differences from the median of the left, top and
  * top-right vectors with rANS under a fixed two-sided geometric table, and applied to the
  * previous decoded frame (edges clamped) to give the prediction both sides share.
  */
@@ -12,16 +12,19 @@ import { BitstreamError } from '../errors.js';
 
 /** Block side in pixels (the latent grid's stride). */
 export const MOTION_BLOCK = 16;
-/** Largest vector component searched and coded. */
-export const MOTION_RANGE = 32;
-/** Cost, in luma SAD units, of each unit a vector component leaves its median prediction by. */
-export const MOTION_LAMBDA = 40;
+/** Largest vector component searched and coded, in half pixels (±32 pixels). */
+export const MOTION_RANGE = 64;
+/** Cost, in luma SAD units, of each half pixel a vector component leaves its median prediction by. */
+export const MOTION_LAMBDA = 30;
 
 export interface MotionField {
   /** Blocks across and down. */
   cols: number;
   rows: number;
-  /** (dx, dy) per block, row-major: the block at (x, y) is predicted from (x + dx, y + dy). */
+  /**
+   * (dx, dy) per block in half pixels, row-major: the block at (x, y) is predicted from
+   * (x + dx / 2, y + dy / 2), half positions the rounded mean of their two or four neighbours.
+   */
   mv: Int16Array;
 }
 
@@ -32,17 +35,46 @@ export function luma(rgb: Uint8Array, width: number, height: number): Uint8Array
   return out;
 }
 
-function sad(cur: Uint8Array, ref: Uint8Array, w: number, h: number, bx: number, by: number, bw: number, bh: number, dx: number, dy: number, limit: number): number {
+/** Sample of `ref` (one channel of `c`, at channel offset `k`) at half-pixel position (x2 / 2, y2 / 2), edges clamped. */
+function sampleHalf(ref: Uint8Array, w: number, h: number, c: number, k: number, x2: number, y2: number): number {
+  const x0 = x2 >> 1;
+  const y0 = y2 >> 1;
+  const xa = x0 < 0 ? 0 : x0 >= w ? w - 1 : x0;
+  const ya = y0 < 0 ? 0 : y0 >= h ? h - 1 : y0;
+  const a = ref[(ya * w + xa) * c + k];
+  const hx = x2 & 1;
+  const hy = y2 & 1;
+  if (!hx && !hy) return a;
+  const xb = hx ? (x0 + 1 < 0 ? 0 : x0 + 1 >= w ? w - 1 : x0 + 1) : xa;
+  const yb = hy ? (y0 + 1 < 0 ? 0 : y0 + 1 >= h ? h - 1 : y0 + 1) : ya;
+  if (!hy) return (a + ref[(ya * w + xb) * c + k] + 1) >> 1;
+  if (!hx) return (a + ref[(yb * w + xa) * c + k] + 1) >> 1;
+  return (a + ref[(ya * w + xb) * c + k] + ref[(yb * w + xa) * c + k] + ref[(yb * w + xb) * c + k] + 2) >> 2;
+}
+
+function sad(cur: Uint8Array, ref: Uint8Array, w: number, h: number, bx: number, by: number, bw: number, bh: number, dx2: number, dy2: number, limit: number): number {
   let s = 0;
+  if (!(dx2 & 1) && !(dy2 & 1)) {
+    const dx = dx2 >> 1;
+    const dy = dy2 >> 1;
+    for (let y = 0; y < bh; y++) {
+      const cy = by + y;
+      const ry = Math.min(h - 1, Math.max(0, cy + dy));
+      const co = cy * w;
+      const ro = ry * w;
+      for (let x = 0; x < bw; x++) {
+        const rx = bx + x + dx;
+        const d = cur[co + bx + x] - ref[ro + (rx < 0 ? 0 : rx >= w ? w - 1 : rx)];
+        s += d < 0 ? -d : d;
+      }
+      if (s >= limit) return s;
+    }
+    return s;
+  }
   for (let y = 0; y < bh; y++) {
-    const cy = by + y;
-    const ry = Math.min(h - 1, Math.max(0, cy + dy));
-    const co = cy * w;
-    const ro = ry * w;
+    const co = (by + y) * w;
     for (let x = 0; x < bw; x++) {
-      const rx = bx + x + dx;
-      const r = ref[ro + (rx < 0 ? 0 : rx >= w ? w - 1 : rx)];
-      const d = cur[co + bx + x] - r;
+      const d = cur[co + bx + x] - sampleHalf(ref, w, h, 1, 0, 2 * (bx + x) + dx2, 2 * (by + y) + dy2);
       s += d < 0 ? -d : d;
     }
     if (s >= limit) return s;
@@ -98,38 +130,51 @@ export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, 
     const c = i % cols;
     if (c > 0) tryAt(mv[2 * (i - 1)], mv[2 * (i - 1) + 1]);
     if (i >= cols) tryAt(mv[2 * (i - cols)], mv[2 * (i - cols) + 1]);
-    for (const step of [8, 4, 2, 1]) {
+    // whole-pixel diamond from the best candidate (which may sit at a half position)
+    for (const step of [16, 8, 4, 2]) {
       let moved = true;
       for (let guard = 0; moved && guard < 16; guard++) {
         const [cx, cy] = best;
         moved = tryAt(cx + step, cy) || tryAt(cx - step, cy) || tryAt(cx, cy + step) || tryAt(cx, cy - step);
       }
     }
+    // half-pixel refinement: the eight neighbours
+    const [hx, hy] = best;
+    for (const [ox, oy] of [[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [1, -1], [-1, 1], [-1, -1]]) tryAt(hx + ox, hy + oy);
     mv[2 * i] = best[0];
     mv[2 * i + 1] = best[1];
   }
   return { cols, rows, mv };
 }
 
-/** The prediction of a frame: each block copied from `ref` (interleaved RGB) at its vector, edges clamped. */
+/** The prediction of a frame: each block taken from `ref` (interleaved RGB) at its half-pixel vector, edges clamped. */
 export function compensate(ref: Uint8Array, width: number, height: number, field: MotionField): Uint8Array {
   const out = new Uint8Array(width * height * 3);
   for (let i = 0; i < field.cols * field.rows; i++) {
     const bx = (i % field.cols) * MOTION_BLOCK;
     const by = Math.floor(i / field.cols) * MOTION_BLOCK;
-    const dx = field.mv[2 * i];
-    const dy = field.mv[2 * i + 1];
+    const dx2 = field.mv[2 * i];
+    const dy2 = field.mv[2 * i + 1];
     const bw = Math.min(MOTION_BLOCK, width - bx);
     const bh = Math.min(MOTION_BLOCK, height - by);
+    const whole = !(dx2 & 1) && !(dy2 & 1);
     for (let y = 0; y < bh; y++) {
-      const ry = Math.min(height - 1, Math.max(0, by + y + dy));
       for (let x = 0; x < bw; x++) {
-        const rx = Math.min(width - 1, Math.max(0, bx + x + dx));
-        const s = (ry * width + rx) * 3;
         const d = ((by + y) * width + bx + x) * 3;
-        out[d] = ref[s];
-        out[d + 1] = ref[s + 1];
-        out[d + 2] = ref[s + 2];
+        if (whole) {
+          const ry = Math.min(height - 1, Math.max(0, by + y + (dy2 >> 1)));
+          const rx = Math.min(width - 1, Math.max(0, bx + x + (dx2 >> 1)));
+          const s = (ry * width + rx) * 3;
+          out[d] = ref[s];
+          out[d + 1] = ref[s + 1];
+          out[d + 2] = ref[s + 2];
+        } else {
+          const x2 = 2 * (bx + x) + dx2;
+          const y2 = 2 * (by + y) + dy2;
+          out[d] = sampleHalf(ref, width, height, 3, 0, x2, y2);
+          out[d + 1] = sampleHalf(ref, width, height, 3, 1, x2, y2);
+          out[d + 2] = sampleHalf(ref, width, height, 3, 2, x2, y2);
+        }
       }
     }
   }
@@ -138,8 +183,9 @@ export function compensate(ref: Uint8Array, width: number, height: number, field
 
 let mvTables: RansTables | undefined;
 /**
- * One table for vector differences -2R..2R, plus escape: 0 with probability about 0.7 (most
- * blocks move with their neighbours), the rest two-sided geometric with ratio 0.6.
+ * One table for vector differences -2R..2R (half pixels), plus escape: 0 with probability
+ * about 0.7 (most blocks move with their neighbours), the rest two-sided geometric with
+ * ratio 0.6.
  */
 function tables(): RansTables {
   if (!mvTables) {
@@ -194,7 +240,7 @@ export function decodeMotion(payload: Uint8Array, width: number, height: number,
     for (let i = 0; i < n; i++) {
       for (const comp of [0, 1] as const) {
         const v = sym[2 * i + comp] + predictor(mv, cols, i, comp);
-        if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION vector component ${v} is outside ±${MOTION_RANGE}`);
+        if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION vector component ${v} is outside ±${MOTION_RANGE} half pixels`);
         mv[2 * i + comp] = v;
       }
     }
