@@ -63,6 +63,23 @@ class TemporalPrior(nn.Module):
         return y_pred + d_mean, F.softplus(scale)
 
 
+def half_pixel_window(img, r2, c2):
+    """The WIN x WIN window of an 8-bit-valued image at half-pixel position (r2 / 2, c2 / 2):
+    half positions are the rounded mean of two or four pixels, as src/video/motion.ts makes them."""
+    r0, c0 = r2 // 2, c2 // 2
+    win = lambda dr, dc: img[:, :, r0 + dr:r0 + dr + WIN, c0 + dc:c0 + dc + WIN] * 255
+    hr, hc = r2 % 2, c2 % 2
+    if not hr and not hc:
+        v = win(0, 0)
+    elif not hr:
+        v = torch.floor((win(0, 0) + win(0, 1) + 1) / 2)
+    elif not hc:
+        v = torch.floor((win(0, 0) + win(1, 0) + 1) / 2)
+    else:
+        v = torch.floor((win(0, 0) + win(0, 1) + win(1, 0) + win(1, 1) + 2) / 4)
+    return v / 255
+
+
 @torch.no_grad()
 def make_pairs(model, crops, n, rng, batch=4, windows=4, intra_bits=False):
     """Cached (y, hyper, y_pred) for n synthetic frame pairs, `windows` per decoded crop;
@@ -82,14 +99,14 @@ def make_pairs(model, crops, n, rng, batch=4, windows=4, intra_bits=False):
         for j in range(b):
             for _ in range(windows):
                 d = rng.integers(-12, 13, 2)
-                err = rng.integers(-1, 2, 2) * (rng.random() < 0.5)
+                # what half-pixel block matching leaves: up to one pixel, in half pixels
+                err = rng.integers(-2, 3, 2) * (rng.random() < 0.6)
                 o = rng.integers(14, side - WIN - 14 + 1, 2)
                 r, c = o + d
                 x = prev[j:j + 1, :, r:r + WIN, c:c + WIN]
                 x = x * float(rng.uniform(0.97, 1.03)) + torch.randn_like(x) * float(rng.uniform(0, 0.01))
                 cur.append((x.clamp(0, 1) * 255).round() / 255)
-                pr, pc = r + err[0], c + err[1]
-                pred.append(x_hat[j:j + 1, :, pr:pr + WIN, pc:pc + WIN])
+                pred.append(half_pixel_window(x_hat[j:j + 1], 2 * r + err[0], 2 * c + err[1]))
                 qs.append(float(q_prev[j]))
         cur = torch.cat(cur)
         pred = torch.cat(pred)
