@@ -87,6 +87,8 @@ export function fromPlanar(src: PlanarRgb, width: number, height: number, channe
   for (let y = 0; y < height; y++) {
     let s = y * src.width;
     let d = y * width * c;
+    // Math.round(v * 255) for v in (0, 1), as floor(v * 255 + 0.5): exact here, since
+    // v * 255 + 0.5 needs at most 33 significant bits
     if (c <= 2) {
       for (let x = 0; x < width; x++, s++, d += c) {
         const v = (r[s] + g[s] + b[s]) / 3;
@@ -97,9 +99,9 @@ export function fromPlanar(src: PlanarRgb, width: number, height: number, channe
         const vr = r[s];
         const vg = g[s];
         const vb = b[s];
-        out[d] = vr <= 0 ? 0 : vr >= 1 ? 255 : Math.round(vr * 255);
-        out[d + 1] = vg <= 0 ? 0 : vg >= 1 ? 255 : Math.round(vg * 255);
-        out[d + 2] = vb <= 0 ? 0 : vb >= 1 ? 255 : Math.round(vb * 255);
+        out[d] = vr <= 0 ? 0 : vr >= 1 ? 255 : (vr * 255 + 0.5) | 0;
+        out[d + 1] = vg <= 0 ? 0 : vg >= 1 ? 255 : (vg * 255 + 0.5) | 0;
+        out[d + 2] = vb <= 0 ? 0 : vb >= 1 ? 255 : (vb * 255 + 0.5) | 0;
       }
     }
     if (alpha && (c === 2 || c === 4)) {
