@@ -62,6 +62,36 @@ describe('block motion', () => {
     expect(predictionError(cur.data, photo.data, 256, 192)).toBeGreaterThan(5);
   });
 
+  it('compensates at half pixels as the rounded mean of two or four clamped pixels', () => {
+    const W = 101;
+    const H = 67;
+    let seed = 7;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const ref = Uint8Array.from({ length: W * H * 3 }, () => Math.floor(r() * 256));
+    const cols = Math.ceil(W / 16);
+    const rows = Math.ceil(H / 16);
+    const mv = Int16Array.from({ length: 2 * cols * rows }, () => Math.floor(r() * 41) - 20);
+    const out = compensate(ref, W, H, { cols, rows, mv });
+    const at = (x: number, y: number, k: number) => ref[(Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))) * 3 + k];
+    let bad = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const i = Math.floor(y / 16) * cols + Math.floor(x / 16);
+        const x2 = 2 * x + mv[2 * i];
+        const y2 = 2 * y + mv[2 * i + 1];
+        const [x0, y0, hx, hy] = [x2 >> 1, y2 >> 1, x2 & 1, y2 & 1];
+        for (let k = 0; k < 3; k++) {
+          const v = !hx && !hy ? at(x0, y0, k)
+            : !hy ? (at(x0, y0, k) + at(x0 + 1, y0, k) + 1) >> 1
+            : !hx ? (at(x0, y0, k) + at(x0, y0 + 1, k) + 1) >> 1
+            : (at(x0, y0, k) + at(x0 + 1, y0, k) + at(x0, y0 + 1, k) + at(x0 + 1, y0 + 1, k) + 2) >> 2;
+          if (out[(y * W + x) * 3 + k] !== v) bad++;
+        }
+      }
+    }
+    expect(bad).toBe(0);
+  });
+
   it('codes vectors exactly and rejects a grid of another size or a bad stream', async () => {
     const rans = await loadRans();
     const field = estimateMotion(luma(shifted(photo, -7, 2).data, 256, 192), luma(photo.data, 256, 192), 256, 192);

@@ -158,6 +158,30 @@ export function compensate(ref: Uint8Array, width: number, height: number, field
     const bw = Math.min(MOTION_BLOCK, width - bx);
     const bh = Math.min(MOTION_BLOCK, height - by);
     const whole = !(dx2 & 1) && !(dy2 & 1);
+    const sx = bx + (dx2 >> 1);
+    const sy = by + (dy2 >> 1);
+    const hx = dx2 & 1;
+    const hy = dy2 & 1;
+    if (sx >= 0 && sy >= 0 && sx + bw + hx <= width && sy + bh + hy <= height) {
+      // the source block (and its half-pixel neighbours) lies inside the frame: no clamping,
+      // the same values as sampleHalf gives
+      const rowBytes = width * 3;
+      const n = bw * 3;
+      for (let y = 0; y < bh; y++) {
+        let d = ((by + y) * width + bx) * 3;
+        let a = ((sy + y) * width + sx) * 3;
+        if (!hx && !hy) {
+          out.set(ref.subarray(a, a + n), d);
+        } else if (!hy) {
+          for (let k = 0; k < n; k++, a++, d++) out[d] = (ref[a] + ref[a + 3] + 1) >> 1;
+        } else if (!hx) {
+          for (let k = 0; k < n; k++, a++, d++) out[d] = (ref[a] + ref[a + rowBytes] + 1) >> 1;
+        } else {
+          for (let k = 0; k < n; k++, a++, d++) out[d] = (ref[a] + ref[a + 3] + ref[a + rowBytes] + ref[a + rowBytes + 3] + 2) >> 2;
+        }
+      }
+      continue;
+    }
     for (let y = 0; y < bh; y++) {
       for (let x = 0; x < bw; x++) {
         const d = ((by + y) * width + bx + x) * 3;
