@@ -96,7 +96,8 @@ function classical(ffmpeg: string, encoder: 'libx264' | 'libx265', crf: number, 
   const t1 = performance.now();
   const dec = spawnSync(
     ffmpeg,
-    ['-hide_banner', '-v', 'error', '-i', out, '-vf', 'scale=in_color_matrix=bt709:in_range=tv:flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24', '-f', 'rawvideo', 'pipe:1'],
+    // -vsync 0: an elementary stream has no timestamps; pass frames through, one for one
+    ['-hide_banner', '-v', 'error', '-i', out, '-vsync', '0', '-vf', 'scale=in_color_matrix=bt709:in_range=tv:flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24', '-f', 'rawvideo', 'pipe:1'],
     { maxBuffer: input.length + (1 << 20) },
   );
   const decodeMs = performance.now() - t1;
