@@ -141,6 +141,45 @@ def check_image(H=128, W=192):
     return g, (x * 0.7 + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
 
 
+def stage_files(tmp, stages, fp32):
+    """Stores each stage's graph as float16 (unless fp32) and lists it with its sha256."""
+    if not fp32:
+        for st in stages:
+            store_fp16(os.path.join(tmp, st + '.onnx'))
+    files = {}
+    for st in stages:
+        p = os.path.join(tmp, st + '.onnx')
+        files[st] = {'path': st + '.onnx', 'sha256': sha256_file(p), 'bytes': os.path.getsize(p)}
+    return files
+
+
+def finish_export(tmp, check, out, manifest, no_check=False):
+    """Checks the graphs in `tmp` against PyTorch's outputs in `check` with onnxruntime-node
+    (unless no_check), writes manifest.json and replaces the generated files of the codec
+    folder `out` (its README stays). Returns the check result."""
+    check_result = None
+    if not no_check:
+        with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
+            json.dump(manifest, f, indent=1)
+        r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), tmp, check], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.stderr.write(r.stdout + r.stderr)
+            raise SystemExit('onnxruntime-node check failed')
+        check_result = json.loads(r.stdout)
+        manifest['exportCheck'] = check_result
+    with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f, indent=1)
+    shutil.rmtree(check, ignore_errors=True)
+    os.makedirs(out, exist_ok=True)
+    for n in os.listdir(out):
+        if n.endswith('.onnx') or n in ('manifest.json', 'tables.json'):
+            os.remove(os.path.join(out, n))
+    for n in os.listdir(tmp):
+        os.replace(os.path.join(tmp, n), os.path.join(out, n))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return check_result
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -288,13 +327,7 @@ def main():
         stages += ['prog_param', 'prog_crr', 'prog_cdr']
     if args.temporal:
         stages += ['temporal']
-    if not args.fp32:
-        for st in stages:
-            store_fp16(os.path.join(tmp, st + '.onnx'))
-    files = {}
-    for st in stages:
-        p = os.path.join(tmp, st + '.onnx')
-        files[st] = {'path': st + '.onnx', 'sha256': sha256_file(p), 'bytes': os.path.getsize(p)}
+    files = stage_files(tmp, stages, args.fp32)
     data = {
         'gain': model.gain.detach().abs().tolist(),
         'invGain': model.inv_gain.detach().abs().tolist(),
@@ -346,28 +379,7 @@ def main():
             'outputs': 'mean, scale of every latent element (one pass, no spatial context)',
             'heads': {k: temporal_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'pairs', 'seed', 'cpu_seconds')},
         }
-    check_result = None
-    if not args.no_check:
-        with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
-            json.dump(manifest, f, indent=1)
-        r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), tmp, check], capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.stderr.write(r.stdout + r.stderr)
-            raise SystemExit('onnxruntime-node check failed')
-        check_result = json.loads(r.stdout)
-        manifest['exportCheck'] = check_result
-    with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
-    shutil.rmtree(check, ignore_errors=True)
-
-    # replace the codec folder's generated files, keep its README
-    os.makedirs(out, exist_ok=True)
-    for n in os.listdir(out):
-        if n.endswith('.onnx') or n in ('manifest.json', 'tables.json'):
-            os.remove(os.path.join(out, n))
-    for n in os.listdir(tmp):
-        os.replace(os.path.join(tmp, n), os.path.join(out, n))
-    shutil.rmtree(tmp, ignore_errors=True)
+    check_result = finish_export(tmp, check, out, manifest, args.no_check)
     print(json.dumps({'out': out, 'modelHash': model_hash, 'check': check_result}, indent=1))
 
 

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -24,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bsq import PHASES, BSQCodec, ms_ssim  # noqa: E402
-from export import OPSET, check_image, export_graph, sha256_file, store_fp16, write_f32  # noqa: E402
+from export import OPSET, check_image, export_graph, finish_export, stage_files, write_f32  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAD = 16
@@ -107,14 +106,7 @@ def main():
                                     'outputs': {'x_hat': write_f32(check, 'bsq_dec.x_hat', xh)}}
     with open(os.path.join(check, 'reference.json'), 'w') as f:
         json.dump(ref, f)
-    stages = ['bsq_enc', 'bsq_ctx', 'bsq_dec']
-    if not args.fp32:
-        for st in stages:
-            store_fp16(os.path.join(tmp, st + '.onnx'))
-    files = {}
-    for st in stages:
-        p = os.path.join(tmp, st + '.onnx')
-        files[st] = {'path': st + '.onnx', 'sha256': sha256_file(p), 'bytes': os.path.getsize(p)}
+    files = stage_files(tmp, ['bsq_enc', 'bsq_ctx', 'bsq_dec'], args.fp32)
     model_hash = hashlib.sha256(''.join(f'{k}:{files[k]["sha256"]};' for k in sorted(files)).encode()).hexdigest()
     meta = ck.get('meta', {})
     cfg = model.config
@@ -128,7 +120,7 @@ def main():
         'bsq': {'d': model.d, 'groups': model.G, 'groupBits': model.gs,
                 'phases': [list(p) for p in PHASES],
                 'order': 'group by group; inside a group the 2x2 phases in the listed (row % 2, col % 2) order; '
-                         'within a phase positions in raster order, and for each position its group bits in channel order',
+                         'inside a phase channel by channel, positions in raster order',
                 'context': 'known bits +-1 (unknown 0) -> logits; earlier groups everywhere and the current group at earlier phases are known'},
         'paddingFactor': PAD,
         'downsampling': {'y': 16},
@@ -141,24 +133,7 @@ def main():
         'weights': 'float32' if args.fp32 else 'float16 storage, float32 compute',
         'fp16Cost': fp16_cost,
     }
-    if not args.no_check:
-        with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
-            json.dump(manifest, f, indent=1)
-        r = subprocess.run(['node', os.path.join(HERE, 'check_onnx.mjs'), tmp, check], capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.stderr.write(r.stdout + r.stderr)
-            raise SystemExit('onnxruntime-node check failed')
-        manifest['exportCheck'] = json.loads(r.stdout)
-    with open(os.path.join(tmp, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
-    shutil.rmtree(check, ignore_errors=True)
-    os.makedirs(out, exist_ok=True)
-    for n in os.listdir(out):
-        if n.endswith('.onnx') or n == 'manifest.json':
-            os.remove(os.path.join(out, n))
-    for n in os.listdir(tmp):
-        os.replace(os.path.join(tmp, n), os.path.join(out, n))
-    shutil.rmtree(tmp, ignore_errors=True)
+    finish_export(tmp, check, out, manifest, args.no_check)
     print(json.dumps({'out': out, 'modelHash': model_hash, 'check': manifest.get('exportCheck'), 'fp16Cost': fp16_cost}, indent=1))
 
 
