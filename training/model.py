@@ -284,3 +284,14 @@ def rd_terms(model, x, q):
     bpp = bits / npix
     mse = (x_hat.float() - x).pow(2).flatten(1).mean(1)
     return bpp, mse, x_hat
+
+
+def load_frozen(path):
+    """An image codec checkpoint (train.py format) as a frozen model in eval mode, and the checkpoint."""
+    ck = torch.load(path, map_location='cpu')
+    model = ImageCodec(**ck['config'])
+    model.load_state_dict(ck['model'])
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model, ck

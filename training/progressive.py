@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import SCALE_MIN, ImageCodec, checkerboard, gaussian_likelihood  # noqa: E402
+from model import SCALE_MIN, checkerboard, gaussian_likelihood, load_frozen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SQRT2 = math.sqrt(2.0)
@@ -197,12 +197,7 @@ def main():
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    ck = torch.load(args.ckpt, map_location='cpu')
-    model = ImageCodec(**ck['config'])
-    model.load_state_dict(ck['model'])
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model, ck = load_frozen(args.ckpt)
     M = model.M
     K = len(model.lambdas)
     _, inv_gain = model.gains(torch.tensor([float(K - 1)]))

@@ -40,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import ImageCodec, gaussian_likelihood  # noqa: E402
+from model import gaussian_likelihood, load_frozen  # noqa: E402
 from train import load_crops  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -145,12 +145,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     if args.smoke:
         args.pairs, args.steps, args.batch = 8, 4, 4
-    ck = torch.load(args.ckpt, map_location='cpu')
-    model = ImageCodec(**ck['config'])
-    model.load_state_dict(ck['model'])
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model, ck = load_frozen(args.ckpt)
     if args.smoke and not os.path.exists(args.crops):
         import argparse as _a
         train, _ = load_crops(_a.Namespace(smoke=True, crops=args.crops, images=None, patch=192))
