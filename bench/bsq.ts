@@ -9,7 +9,7 @@
  * Writes bench/results/bsq.json and bsq-rd.svg (bsq.quick.* with --quick).
  * Run: npm run build && npm run bench:bsq [-- --quick] [--images N] [--codec ID]
  */
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
@@ -21,7 +21,7 @@ import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
 import { decodeToRgb } from './lib/classical.js';
 import { msssim, msssimDb, psnr, type Pixels } from './lib/metrics.js';
-import { formatTable, mean } from './lib/stats.js';
+import { formatTable, mean, writeResult } from './lib/stats.js';
 import { renderFigure, type Series } from './lib/svg.js';
 
 /** Settings that put each codec's Kodak means between about 0.02 and 0.3 bpp. */
@@ -209,10 +209,7 @@ async function main() {
     perImage: records,
     seconds: Math.round((Date.now() - started) / 1000),
   };
-  const write = (file: string, text: string) => {
-    writeFileSync(file + '.tmp', text);
-    renameSync(file + '.tmp', file);
-  };
+  const write = writeResult;
   write(join(outDir, `bsq${suffix}.json`), JSON.stringify(result, null, 1) + '\n');
   const colours = { bsq: '#d62728', hyperprior: '#1f77b4', jpeg: '#2ca02c', webp: '#ff7f0e', avif: '#9467bd' } as const;
   const labels = { bsq: `BSQ ${codecId} (1-${G} groups)`, hyperprior: `${DEFAULT_CODEC} (q ${HYPERPRIOR_QUALITIES.join(', ')})`, jpeg: CLASSICAL.jpeg.label, webp: CLASSICAL.webp.label, avif: CLASSICAL.avif.label };

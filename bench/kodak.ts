@@ -18,7 +18,7 @@
  *      [--codecs ours,jpeg,webp,avif] [--threads 2] [--data DIR]
  */
 import { fork, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -30,7 +30,7 @@ import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
 import { CLASSICAL, decodeToRgb } from './lib/classical.js';
 import { msssimDb } from './lib/metrics.js';
 import { cliSpeed, torchSpeed, type CliSpeed, type TorchSpeed } from './lib/speed.js';
-import { formatTable, mean, median } from './lib/stats.js';
+import { formatTable, mean, median, writeResult } from './lib/stats.js';
 import { renderFigure, type Series } from './lib/svg.js';
 import type { CodecName, Job, PointRecord, WorkerDone, WorkerMessage } from './lib/worker.js';
 import { packageRoot } from '../src/paths.js';
@@ -184,12 +184,6 @@ const rd = (c: { bpp: number; psnr: number }[]): RdPoint[] => c.map((p) => ({ bp
 
 function bdBoth(anchor: RdPoint[], test: RdPoint[]): { pchip: BdResult; cubic: BdResult } {
   return { pchip: bdRate(anchor, test, { ...BD_WINDOW, method: 'pchip' }), cubic: bdRate(anchor, test, { ...BD_WINDOW, method: 'cubic' }) };
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 function niceCeil(v: number, step: number): number {
@@ -479,9 +473,9 @@ async function main(): Promise<void> {
     },
     perImage: Object.fromEntries(results.map((r) => [r.codec, r.points])),
   };
-  writeAtomic(jsonFile, JSON.stringify(json, null, 1) + '\n');
+  writeResult(jsonFile, JSON.stringify(json, null, 1) + '\n');
   const subtitle = `measured ${started.toISOString().slice(0, 10)}, ${files.length} images, sharp ${json.versions.sharp}; ours: ${String(manifest.id)} at training step ${String((manifest.training as { step?: number } | undefined)?.step ?? '?')}; dashed: CompressAI published results (reference, not measured here)`;
-  writeAtomic(svgFile, plot(results, references, files.length, subtitle));
+  writeResult(svgFile, plot(results, references, files.length, subtitle));
   console.log(`wrote ${relative(root, jsonFile)} and ${relative(root, svgFile)}`);
 }
 

@@ -18,7 +18,7 @@
  * Writes bench/results/progressive.json and progressive-rd.svg (progressive.quick.* with
  * --quick). Run: npm run build && npm run bench:progressive [-- --quick] [--images N] [--ablation N]
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -27,7 +27,7 @@ import { readImage } from '../src/image/io.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
 import { psnr, type Pixels } from './lib/metrics.js';
-import { formatTable, mean } from './lib/stats.js';
+import { formatTable, mean, writeResult } from './lib/stats.js';
 import { renderFigure, type Series } from './lib/svg.js';
 
 const BUDGETS = [0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 2.0];
@@ -250,10 +250,7 @@ async function main() {
     perImage: records,
     seconds: Math.round((Date.now() - started) / 1000),
   };
-  const write = (file: string, text: string) => {
-    writeFileSync(file + '.tmp', text);
-    renameSync(file + '.tmp', file);
-  };
+  const write = writeResult;
   write(join(outDir, `progressive${suffix}.json`), JSON.stringify(result, null, 1) + '\n');
   const series: Series[] = [
     // CRR-only and CDR-only ran on fewer images: their curves are in the JSON, not here

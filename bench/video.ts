@@ -16,7 +16,7 @@
  * Run: npm run build && npm run bench:video [-- --quick] [--frames N] [--clips a,b]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +31,7 @@ import { readFramePayload } from '../src/video/sequence.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
 import { psnr } from './lib/metrics.js';
-import { formatTable, mean } from './lib/stats.js';
+import { formatTable, mean, writeResult } from './lib/stats.js';
 import { renderFigure, type Series } from './lib/svg.js';
 
 const OUR_QUALITIES = [1, 25, 50, 75, 100];
@@ -223,10 +223,7 @@ async function main() {
     clips: records,
     seconds: Math.round((Date.now() - started) / 1000),
   };
-  const write = (file: string, text: string) => {
-    writeFileSync(file + '.tmp', text);
-    renameSync(file + '.tmp', file);
-  };
+  const write = writeResult;
   write(join(outDir, `video${suffix}.json`), JSON.stringify(result, null, 1) + '\n');
   const colours = { ours: '#d62728', intra: '#ff9896', x264: '#2ca02c', x265: '#9467bd' } as const;
   const label = { ours: `ours (${codec.id}, I+P)`, intra: `ours all-intra`, x264: 'x264 medium', x265: 'x265 medium' };

@@ -1,4 +1,11 @@
+import { renameSync, writeFileSync } from 'node:fs';
 /** Small summary statistics and a plain-text table for the benchmarks. */
+
+/** Writes a result file whole or not at all (a temporary file renamed over it). */
+export function writeResult(file: string, text: string): void {
+  writeFileSync(file + '.tmp', text);
+  renameSync(file + '.tmp', file);
+}
 
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((s, v) => s + v, 0) / xs.length;
