@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis  # noqa: E402
-from train import adam_state_compact, adam_state_expand, load_crops, setup_run  # noqa: E402
+from train import adam_state_compact, load_crops, resume_or_start, setup_run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -281,16 +281,8 @@ def main():
         args.batch, args.patch, args.log_every, args.ckpt_minutes = 2, 64, 2, 1e9
         args.id = args.id if args.id != 'nc-bsq' else 'smoke-bsq'
     device, ckpt_path, log_path, meta = setup_run(args)
-    if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, map_location='cpu')
-        model = BSQCodec(**ck['config']).to(device)
-        model.load_state_dict(ck['model'])
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-        opt.load_state_dict(adam_state_expand(ck['opt'], device))
-        meta.update(ck['meta'])
-        print(f'resumed {ckpt_path} at step {meta["step"]}', flush=True)
-    else:
-        model = BSQCodec(**CONFIGS[args.config or 'small']).to(device)
+    def fresh():
+        model = BSQCodec(**CONFIGS[args.config or 'small'])
         if args.init:
             ck = torch.load(args.init, map_location='cpu')
             sd = ck['model']
@@ -300,10 +292,9 @@ def main():
             meta['init'] = {'from': os.path.basename(args.init), 'step': ck['meta'].get('step'),
                             'cpu_hours': ck['meta'].get('cpu_hours')}
             print(f'g_a/g_s from {args.init} (step {ck["meta"].get("step")})', flush=True)
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    for g in opt.param_groups:
-        g['lr'] = args.lr
-    model = model.to(memory_format=torch.channels_last)
+        return model
+
+    model, opt = resume_or_start(ckpt_path, lambda cfg: BSQCodec(**cfg), args, device, meta, fresh)
 
     train, val = load_crops(args)
     val = val[:, :256, :256] if val.shape[1] > 256 else val  # keep validation quick
