@@ -15,7 +15,9 @@ import { loadRans } from '../src/coder/wasm.js';
 import { BitstreamError, CodecError, InvalidOptionError, ModelMismatchError } from '../src/errors.js';
 import type { Frame } from '../src/image/frame.js';
 import { readImage } from '../src/image/io.js';
-import { decodeVideo, encodeVideo, inspectVideo } from '../src/video/codec.js';
+import { createVideoDecodeStream, createVideoEncodeStream, decodeVideo, decodeVideoFrames, encodeVideo, inspectVideo } from '../src/video/codec.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { BufferSink } from '../src/video/matroska.js';
 import { MOTION_BLOCK, compensate, decodeMotion, encodeMotion, estimateMotion, luma } from '../src/video/motion.js';
@@ -194,5 +196,42 @@ describe('MOTION parser fuzz', () => {
       }
     }
     expect(rejected).toBeGreaterThan(300);
+  });
+});
+
+describe('video streams', () => {
+  it('encodes raw frames written to createVideoEncodeStream and decodes them back through createVideoDecodeStream', async () => {
+    const { frame } = await readImage(PHOTO);
+    const frames = [0, 2, 4, 6, 8].map((d) => {
+      const f = shifted(frame, d, d >> 1);
+      return { data: f.data, width: f.width, height: f.height };
+    });
+    const chunks: Buffer[] = [];
+    await pipeline(
+      Readable.from(frames),
+      createVideoEncodeStream({ codec: VIDEO, intraPeriod: 3, sceneCut: 255, fps: { num: 10, den: 1 } }),
+      async function* (src) {
+        for await (const c of src) chunks.push(c as Buffer);
+      },
+    );
+    const mkv = new Uint8Array(Buffer.concat(chunks));
+    expect(inspectVideo(mkv).frames.map((f) => f.type).join('')).toBe('IPPIP');
+    const direct = [];
+    for await (const f of decodeVideoFrames(mkv, { codec: VIDEO })) direct.push(f);
+    expect(direct.map((f) => [f.index, f.type, f.timestamp])).toEqual([[0, 'I', 0], [1, 'P', 100], [2, 'P', 200], [3, 'I', 300], [4, 'P', 400]]);
+    const streamed: { data: Uint8Array }[] = [];
+    await pipeline(Readable.from([mkv.subarray(0, 100), mkv.subarray(100)]), createVideoDecodeStream({ codec: VIDEO }), async function* (src) {
+      for await (const f of src) streamed.push(f as { data: Uint8Array });
+    });
+    expect(streamed).toHaveLength(5);
+    for (let i = 0; i < 5; i++) expect(Buffer.compare(Buffer.from(streamed[i].data), Buffer.from(direct[i].data))).toBe(0);
+  });
+
+  it('fails the encode stream with a typed error on a malformed frame', async () => {
+    const enc = createVideoEncodeStream({ codec: VIDEO });
+    const run = pipeline(Readable.from([{ data: new Uint8Array(10), width: 4, height: 4 }]), enc, async function* (src) {
+      for await (const _ of src) yield _;
+    });
+    await expect(run).rejects.toThrow(InvalidOptionError);
   });
 });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Duplex, PassThrough, Readable, type Writable } from 'node:stream';
 import { DEFAULT_CODEC, checkDecodeOptions, checkEncodeOptions, getCodec } from '../api.js';
 import { checkModel, toHex } from '../bitstream/container.js';
 import { checkLimit, resolveLimits, type Limits } from '../bitstream/limits.js';
@@ -179,7 +179,7 @@ async function codecForFile(id: string, option: string | undefined, threads: num
  *   written; ModelMismatchError when the codec's files do not match its manifest;
  *   AbortError when `signal` fires.
  */
-export async function encodeVideo(input: MediaInput, output: string | Writable | MatroskaSink, options: VideoEncodeOptions = {}): Promise<VideoEncodeResult> {
+export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameInput>, output: string | Writable | MatroskaSink, options: VideoEncodeOptions = {}): Promise<VideoEncodeResult> {
   checkEncodeOptions({ quality: options.quality, codec: options.codec, threads: options.threads, signal: options.signal });
   if (options.maxFrames !== undefined && (!Number.isInteger(options.maxFrames) || options.maxFrames < 1 || options.maxFrames > 1_000_000)) {
     throw invalidOption('integer between 1 and 1000000', 'maxFrames', options.maxFrames);
@@ -203,6 +203,7 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
 
   let fps = options.fps === undefined ? { num: 25, den: 1 } : checkFps(options.fps);
   let declared = 0;
+  const frameInput = isFrameIterable(input);
   if (typeof input === 'string') {
     const info = await probe(input, { signal });
     const v = info.video[0];
@@ -212,7 +213,7 @@ export async function encodeVideo(input: MediaInput, output: string | Writable |
     if (options.maxFrames !== undefined) declared = Math.min(declared, options.maxFrames);
   }
 
-  const source = readFrames(input, { signal, maxFrames: options.maxFrames });
+  const source = frameInput ? framesFrom(input, options.maxFrames) : readFrames(input as MediaInput, { signal, maxFrames: options.maxFrames });
   const it = source[Symbol.asyncIterator]();
   let tmp: string | undefined;
   try {
@@ -317,6 +318,34 @@ export const DEFAULT_INTRA_PERIOD = 32;
 /** Default scene-cut threshold: mean absolute luma error of the motion-compensated prediction. */
 export const DEFAULT_SCENE_CUT = 24;
 
+/** A raw frame given to {@link encodeVideo} or {@link createVideoEncodeStream}: interleaved 8-bit RGB. */
+export interface VideoFrameInput {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Whether an encodeVideo input is a source of raw frames (an object-mode stream or any async iterable) rather than a file or byte stream. */
+function isFrameIterable(input: unknown): input is AsyncIterable<VideoFrameInput> {
+  if (typeof input === 'string' || input === null || typeof input !== 'object') return false;
+  if (input instanceof Readable) return input.readableObjectMode;
+  return typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** Raw frames checked and numbered like readFrames' output. */
+async function* framesFrom(frames: AsyncIterable<VideoFrameInput>, maxFrames?: number): AsyncGenerator<RgbFrame> {
+  let index = 0;
+  for await (const f of frames) {
+    if (maxFrames !== undefined && index >= maxFrames) break;
+    if (f === null || typeof f !== 'object' || !(f.data instanceof Uint8Array)) throw invalidOption('{ data: Uint8Array, width, height }', `frame ${index}`, f);
+    if (!Number.isInteger(f.width) || !Number.isInteger(f.height) || f.width < 1 || f.height < 1 || f.width > 65_535 || f.height > 65_535) {
+      throw invalidOption('width and height between 1 and 65535', `frame ${index} size`, `${f.width}x${f.height}`);
+    }
+    if (f.data.length !== f.width * f.height * 3) throw invalidOption(`${f.width * f.height * 3} bytes of RGB`, `frame ${index} data`, `${f.data.length} bytes`);
+    yield { data: f.data, width: f.width, height: f.height, channels: 3, index: index++ };
+  }
+}
+
 /** One frame of a neurocodec video as {@link inspectVideo} lists it. */
 export interface VideoFrameSummary {
   index: number;
@@ -362,6 +391,113 @@ function parseVideo(bytes: Uint8Array, limits?: Partial<Limits>): ParsedVideo {
   checkLimit('maxFrames', blocks.length, lim.maxFrames);
   if (blocks.length === 0) throw new BitstreamError('the video track has no frames');
   return { mkv, track, seq, blocks, scale: mkv.timestampScale / 1e6 };
+}
+
+/** A decoded frame of a neurocodec video. */
+export interface DecodedVideoFrame {
+  /** 0-based position in the file. */
+  index: number;
+  type: FrameTypeName;
+  /** Presentation time in ms. */
+  timestamp: number;
+  /** Interleaved 8-bit RGB, width * height * 3 bytes. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** Size of the frame in the file. */
+  bytes: number;
+}
+
+/** The frames of a parsed file, decoded in order (P-frames against the previous one). */
+async function* framesOf(codec: LearnedImageCodec, seq: SequenceHeader, blocks: ParsedVideo['blocks'], options: { signal?: AbortSignal; limits?: Partial<Limits> }, scale = 1): AsyncGenerator<DecodedVideoFrame> {
+  const { width, height } = seq;
+  const { signal } = options;
+  let pcoder: PFrameCoder | undefined;
+  let ref: Frame | undefined;
+  for (let i = 0; i < blocks.length; i++) {
+    throwIfAborted(signal);
+    const { type, data } = readFramePayload(blocks[i].data, i);
+    let frame: Frame;
+    try {
+      if (type === 'P') {
+        if (!ref) throw new BitstreamError(`frame ${i} is a P-frame with no frame before it`);
+        pcoder ??= new PFrameCoder(codec);
+        frame = await pcoder.decode(data, ref, { signal, limits: options.limits });
+      } else {
+        ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
+      }
+      ref = frame;
+    } catch (err) {
+      if (err instanceof BitstreamError && !err.message.startsWith('frame ')) throw new BitstreamError(`frame ${i}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (frame.width !== width || frame.height !== height || frame.channels !== 3 || frame.data.length !== width * height * 3) {
+      throw new BitstreamError(`frame ${i} is ${frame.width}x${frame.height} with ${frame.channels} channels; the sequence is ${width}x${height} RGB`);
+    }
+    yield { index: i, type, timestamp: Math.round(blocks[i].timestamp * scale), data: frame.data, width, height, bytes: blocks[i].data.length };
+  }
+}
+
+/**
+ * Decode a neurocodec Matroska file (its bytes) to RGB frames, one at a time, in order.
+ * @example
+ * for await (const f of decodeVideoFrames(await readFile('clip.mkv'))) console.log(f.index, f.type, f.timestamp);
+ * @throws BitstreamError / LimitExceededError for a malformed file; ModelMismatchError for
+ *   a file of another model; AbortError.
+ */
+export async function* decodeVideoFrames(bytes: Uint8Array, options: Pick<VideoDecodeOptions, 'codec' | 'threads' | 'signal' | 'limits'> = {}): AsyncGenerator<DecodedVideoFrame> {
+  checkDecodeOptions({ codec: options.codec, threads: options.threads, signal: options.signal, limits: options.limits });
+  if (!(bytes instanceof Uint8Array)) throw invalidOption('Uint8Array', 'bytes', bytes);
+  const { seq, blocks, scale } = parseVideo(bytes, options.limits);
+  const codec = await codecForFile(seq.codecId, options.codec, options.threads);
+  checkModel(seq, { codecId: codec.id, modelHash: codec.bundle.hashPrefix });
+  yield* framesOf(codec, seq, blocks, options, scale);
+}
+
+/**
+ * A Duplex that takes raw RGB frames (`{ data, width, height }`, object mode) and gives the
+ * bytes of a neurocodec Matroska file (I- and P-frames as {@link encodeVideo} codes them;
+ * `fps` sets the timestamps, default 25). Memory does not grow with the number of frames.
+ * @example
+ * const enc = createVideoEncodeStream({ quality: 60, fps: { num: 30, den: 1 } });
+ * enc.pipe(createWriteStream('clip.mkv'));
+ * for (const frame of frames) if (!enc.write(frame)) await once(enc, 'drain');
+ * enc.end();
+ * @throws (as 'error' events) what {@link encodeVideo} throws.
+ */
+export function createVideoEncodeStream(options: VideoEncodeOptions = {}): Duplex {
+  return Duplex.from(async function* (source: AsyncIterable<VideoFrameInput>) {
+    const out = new PassThrough();
+    const done = encodeVideo(source, out, { ...options, audio: false }).then(
+      (result) => {
+        out.end();
+        return result;
+      },
+      (err: unknown) => {
+        out.destroy(err as Error);
+        throw err;
+      },
+    );
+    done.catch(() => undefined);
+    for await (const chunk of out) yield chunk as Buffer;
+    await done;
+  });
+}
+
+/**
+ * A Duplex that takes the bytes of a neurocodec Matroska file and gives its decoded frames
+ * ({@link DecodedVideoFrame}, object mode). The file is gathered whole before decoding (it
+ * is the compressed form); frames come out one at a time.
+ * @example
+ * await pipeline(createReadStream('clip.mkv'), createVideoDecodeStream(), async (frames) => { for await (const f of frames) use(f); });
+ * @throws (as 'error' events) what {@link decodeVideoFrames} throws.
+ */
+export function createVideoDecodeStream(options: Pick<VideoDecodeOptions, 'codec' | 'threads' | 'signal' | 'limits'> = {}): Duplex {
+  return Duplex.from(async function* (source: AsyncIterable<Buffer | Uint8Array | string>) {
+    const chunks: Buffer[] = [];
+    for await (const c of source) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    yield* decodeVideoFrames(new Uint8Array(Buffer.concat(chunks)), options);
+  });
 }
 
 /**
@@ -467,36 +603,14 @@ export async function decodeVideo(input: string | Uint8Array, output: string | W
   if (!['mp4', 'y4m', 'mkv'].includes(format)) throw invalidOption('one of mp4, y4m, mkv', 'format', format);
 
   const { width, height, fps } = seq;
-  const frameBytes = width * height * 3;
   let frames = 0;
   let coded = 0;
-  let pcoder: PFrameCoder | undefined;
   async function* decoded(): AsyncGenerator<Uint8Array> {
-    let ref: Frame | undefined;
-    for (let i = 0; i < blocks.length; i++) {
-      throwIfAborted(signal);
-      const { type, data } = readFramePayload(blocks[i].data, i);
-      let frame: Frame;
-      try {
-        if (type === 'P') {
-          if (!ref) throw new BitstreamError(`frame ${i} is a P-frame with no frame before it`);
-          pcoder ??= new PFrameCoder(codec);
-          frame = await pcoder.decode(data, ref, { signal, limits: options.limits });
-        } else {
-          ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
-        }
-        ref = frame;
-      } catch (err) {
-        if (err instanceof BitstreamError && !err.message.startsWith('frame ')) throw new BitstreamError(`frame ${i}: ${err.message}`, { cause: err });
-        throw err;
-      }
-      if (frame.width !== width || frame.height !== height || frame.channels !== 3 || frame.data.length !== frameBytes) {
-        throw new BitstreamError(`frame ${i} is ${frame.width}x${frame.height} with ${frame.channels} channels; the sequence is ${width}x${height} RGB`);
-      }
+    for await (const f of framesOf(codec, seq, blocks, options)) {
       frames++;
-      coded += blocks[i].data.length;
+      coded += f.bytes;
       options.onProgress?.({ frames, totalFrames: blocks.length, bytes: coded, elapsedMs: performance.now() - started, fps });
-      yield frame.data;
+      yield f.data;
     }
   }
 
