@@ -113,7 +113,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
       : undefined;
   let result;
   try {
-    result = await encodeVideo(input === '-' ? Readable.from(io.stdin) : input, sink ?? output, {
+    result = await encodeVideo(input === '-' ? Readable.from(io.stdin, { objectMode: false }) : input, sink ?? output, {
       quality: numberOption(options, 'quality'),
       codec: stringOption(options, 'codec'),
       threads: numberOption(options, 'threads'),
