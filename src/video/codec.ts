@@ -169,10 +169,11 @@ async function codecForFile(id: string, option: string | undefined, threads: num
 }
 
 /**
- * Encode a video into a neurocodec Matroska file, all-intra, with the input's audio copied.
- * The input is a path (any format ffmpeg reads), a byte Readable (not in object mode), or raw
- * RGB frames: an object-mode Readable or any async iterable of {@link VideoFrameInput}; the output a path (written
- * atomically: a failure leaves nothing behind), a Writable or a {@link MatroskaSink}.
+ * Encode a video into a neurocodec Matroska file: I-frames, and P-frames between them when
+ * the codec has a temporal prior; a file input's audio is copied. The input is a path (any
+ * format ffmpeg reads), a byte Readable (not in object mode), or raw RGB frames: an
+ * object-mode Readable or any async iterable of {@link VideoFrameInput}. The output is a path
+ * (written atomically: a failure leaves nothing behind), a Writable or a {@link MatroskaSink}.
  * @example
  * const { frames, bitrate } = await encodeVideo('clip.mp4', 'clip.mkv', { quality: 60 });
  * @throws InvalidOptionError for bad options or an unknown codec; InputError when ffmpeg
