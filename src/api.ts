@@ -323,7 +323,8 @@ async function encodeBsq(frame: Frame, warnings: string[], target: number | unde
     const k = options.groups ?? (options.quality !== undefined ? codec.groupsForQuality(options.quality) : G);
     return result(await withGroups(k), k);
   }
-  // size grows with the groups kept: the most groups not above the target, else the closest
+  // size grows with the groups kept: from all groups down to the first file within the
+  // target, keeping the one closest to it
   let best: { bytes: Uint8Array; k: number } | undefined;
   for (let k = G; k >= 1; k--) {
     const bytes = await withGroups(k);
