@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { AbortError, CodecError, captureStack, rethrowWith } from '../errors.js';
+import { trace, traceEnabled } from '../trace.js';
 import type { CodecBundle } from './manifest.js';
 
 /** A float32 NCHW tensor as plain data. */
@@ -32,6 +33,7 @@ export function defaultThreads(): number {
  */
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly graphs = new Map<string, Promise<Uint8Array>>();
   private disposed = false;
 
   constructor(
@@ -43,8 +45,13 @@ export class ModelSessions {
     if (this.disposed) throw new CodecError('ERR_INTERNAL', 'ModelSessions used after dispose()');
     let s = this.sessions.get(stage);
     if (!s) {
-      s = this.bundle.readGraph(stage).then((bytes) =>
-        ort.InferenceSession.create(bytes, {
+      const t0 = performance.now();
+      const read = this.graphs.get(stage) ?? this.bundle.readGraph(stage);
+      this.graphs.delete(stage);
+      s = read.then((bytes) => {
+        trace(`graph ${stage} read (${(performance.now() - t0).toFixed(1)} ms)`);
+        const t1 = performance.now();
+        const created = ort.InferenceSession.create(bytes, {
           intraOpNumThreads: this.options.threads ?? defaultThreads(),
           interOpNumThreads: 1,
           executionMode: 'sequential',
@@ -52,11 +59,33 @@ export class ModelSessions {
           // memory patterns are planned per input shape; with images of every size they made
           // warm runs of g_s 3x slower here (300 against 95 ms on kodim01)
           enableMemPattern: false,
-        }),
-      );
+          // onnxruntime's pool threads spin after each parallel section by default; on a
+          // 2-core machine they took the core the JavaScript between runs (entropy coding),
+          // V8's compiler threads and sharp needed: kodim01 warm 149 against 277 ms to
+          // encode, 188 against 311 ms to decode, 80-100 ms off every CLI call, and a 960x540
+          // P-frame 288 against 385 ms. NEUROCODEC_ORT_SPIN=1 turns spinning back on.
+          extra: { session: { intra_op: { allow_spinning: process.env.NEUROCODEC_ORT_SPIN === '1' ? '1' : '0' } } },
+        });
+        return traceEnabled() ? created.then((x) => (trace(`session ${stage} created (${(performance.now() - t1).toFixed(1)} ms)`), x)) : created;
+      });
       this.sessions.set(stage, s);
     }
     return s;
+  }
+
+  /**
+   * Starts reading (and checking) the graph files of `stages` that have no session yet, all
+   * at once, so that their sessions need not wait for the disk one after another. Sessions
+   * are still created on first use. A read that fails is reported by the run that needs it.
+   */
+  prefetch(stages: readonly string[]): void {
+    if (this.disposed) return;
+    for (const stage of stages) {
+      if (this.sessions.has(stage) || this.graphs.has(stage)) continue;
+      const read = this.bundle.readGraph(stage);
+      read.catch(() => undefined); // kept for session(), which rethrows
+      this.graphs.set(stage, read);
+    }
   }
 
   /** Runs one stage; inputs and outputs are named as in the manifest's stage table. */
@@ -67,7 +96,9 @@ export class ModelSessions {
       const session = await this.session(stage);
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+      const t0 = performance.now();
       const out = await session.run(feeds);
+      trace(`run ${stage} (${(performance.now() - t0).toFixed(1)} ms)`);
       const result: Record<string, Tensor4> = {};
       for (const [name, t] of Object.entries(out)) {
         result[name] = { data: t.data as Float32Array, dims: t.dims as unknown as Tensor4['dims'] };
@@ -86,6 +117,7 @@ export class ModelSessions {
     this.disposed = true;
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.graphs.clear();
     await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
   }
 }

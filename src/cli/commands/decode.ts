@@ -4,6 +4,7 @@ import type { OutputFormat } from '../../image/io.js';
 import type { Command } from '../command.js';
 import { displayName, displayOutput, readInput, writeOutput } from '../io.js';
 import { numberOption, stringOption } from '../options.js';
+import { trace } from '../../trace.js';
 import { UsageError } from '../usage-error.js';
 
 /** What `codec decode --json` prints. */
@@ -70,6 +71,7 @@ export const decodeCommand: Command = {
       import('../../api.js'),
       import('../../image/io.js'),
     ]);
+    trace('library loaded');
     const [input, output] = args;
     const started = performance.now();
     const json = options.json === true;
@@ -105,9 +107,13 @@ export const decodeCommand: Command = {
     }
     if (format === undefined) throw formatError;
 
+    trace('input read');
     const image = await decode(bytes, decodeOpts);
+    trace('decoded');
     const file = await encodeImage(image, format);
+    trace(`${format} written to memory`);
     await writeOutput(output, file, io, io.signal);
+    trace('output written');
 
     const report: DecodeReport = {
       input,

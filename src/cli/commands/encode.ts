@@ -11,6 +11,7 @@ import { ProgressBar } from '../progress.js';
 import { UsageError } from '../usage-error.js';
 import { formatBpp } from './info.js';
 import { encodeVideoCommand, isVideoEncode } from './video.js';
+import { trace } from '../../trace.js';
 
 /** Extension of the files written by batch mode. */
 export const FILE_EXTENSION = '.ncdc';
@@ -108,8 +109,11 @@ async function encodeOne(input: string, output: string, options: EncodeOptions, 
     await checkInputFile(input);
     source = input;
   }
+  trace('input checked');
   const result: EncodeResult = await (await api()).encodeWithInfo(source, options);
+  trace('encoded');
   await writeOutput(output, result.bytes, io, options.signal);
+  trace('output written');
   const report: EncodedFileReport = {
     input,
     output,
