@@ -21,11 +21,13 @@ import { loadRans } from '../coder/wasm.js';
 import type { RansCoder, RansDecoder } from '../coder/types.js';
 import type { RansTables } from '../coder/tables.js';
 import { buildFactorizedTables, channelIndexes } from '../entropy/factorized.js';
-import { DEFAULT_SCALE_TABLE, buildGaussianTables, buildIndexes } from '../entropy/gaussian.js';
+import { DEFAULT_SCALE_TABLE, DEFAULT_TAIL_MASS, buildGaussianTables, buildIndexes } from '../entropy/gaussian.js';
+import { cachedTables, factorizedTablesKey, gaussianTablesKey } from '../entropy/table-cache.js';
 import { BitstreamError, ModelMismatchError, invalidOption, throwIfAborted } from '../errors.js';
 import { alphaPlane, fromPlanar, hasAlpha, toPaddedPlanar, type Frame } from '../image/frame.js';
 import { loadCodecBundle, type CodecBundle } from '../model/manifest.js';
 import { ModelSessions, type Tensor4 } from '../model/session.js';
+import { trace } from '../trace.js';
 import { decodeAlpha, encodeAlpha } from './alpha.js';
 
 /** Images of up to this many pixels are coded as one tile. */
@@ -122,13 +124,19 @@ export class LearnedImageCodec {
     if (st.levels !== this.scaleTable.length || st.min !== this.scaleTable[0] || st.max !== this.scaleTable[this.scaleTable.length - 1]) {
       throw new ModelMismatchError(`Codec ${bundle.manifest.id} uses a scale table this runtime does not build`);
     }
-    this.zTables = buildFactorizedTables(bundle.tables.priorZ);
-    this.yTables = buildGaussianTables(this.scaleTable);
+    // prebuilt by `npm run build` when the folder is one of codecs/ (src/entropy/table-cache.ts)
+    const zSource = bundle.manifest.files.tables;
+    this.zTables = zSource
+      ? cachedTables(factorizedTablesKey(zSource.sha256), () => buildFactorizedTables(bundle.tables.priorZ))
+      : buildFactorizedTables(bundle.tables.priorZ);
+    this.yTables = cachedTables(gaussianTablesKey(this.scaleTable, DEFAULT_TAIL_MASS), () => buildGaussianTables(this.scaleTable));
+    trace('rANS tables ready');
   }
 
   /** Loads `codecs/<id>` (or a codec folder) and the rANS coder. */
   static async load(idOrDir: string, options: { threads?: number } = {}): Promise<LearnedImageCodec> {
-    const [bundle, rans] = await Promise.all([loadCodecBundle(idOrDir), loadRans()]);
+    trace('codec load');
+    const [bundle, rans] = await Promise.all([loadCodecBundle(idOrDir).then((b) => (trace('bundle loaded'), b)), loadRans().then((r) => (trace('rans loaded'), r))]);
     return new LearnedImageCodec(bundle, new ModelSessions(bundle, { threads: options.threads }), rans);
   }
 
@@ -157,8 +165,15 @@ export class LearnedImageCodec {
     return { gain: g, invGain: ig };
   }
 
+  /** The graphs encoding or decoding runs, in the order it runs them. */
+  stages(direction: 'encode' | 'decode'): string[] {
+    const params = Array.from({ length: this.bundle.manifest.slices }, (_, s) => `param_${s}`);
+    return direction === 'encode' ? ['g_a', 'h_a', 'h_s', ...params] : ['h_s', ...params, 'g_s'];
+  }
+
   /** Runs g_a on one tile: the expensive part of encoding, shared by every quality tried. */
   async analyse(tile: Frame, signal?: AbortSignal): Promise<Tensor4> {
+    this.sessions.prefetch(this.stages('encode'));
     const pad = this.bundle.manifest.paddingFactor;
     const x = toPaddedPlanar(tile, pad);
     const { y } = await this.sessions.run('g_a', { x: { data: x.data, dims: [1, 3, x.height, x.width] } }, signal);
@@ -374,6 +389,7 @@ export class LearnedImageCodec {
     const file = readContainer(bytes, options.limits);
     checkModel(file, { codecId: this.id, modelHash: this.bundle.hashPrefix });
     const { info, params, alphaUnit, tileUnits } = parseImageUnits(file.units, options.limits);
+    this.sessions.prefetch(this.stages('decode'));
     const pad = this.bundle.manifest.paddingFactor;
     if (params.tileSize % pad !== 0 || params.tileSize < pad) throw new BitstreamError(`CODING_PARAMS tile size ${params.tileSize} is not a multiple of ${pad}`);
     const tiles = tilesOf(info.width, info.height, params.tileSize);
