@@ -251,6 +251,9 @@ export function checkDecodeOptions(o: DecodeOptions): void {
 export async function encodeWithInfo(input: ImageInput, options: EncodeOptions = {}): Promise<EncodeResult> {
   checkEncodeOptions(options);
   throwIfAborted(options.signal);
+  // The default codec loads (files, tables) while sharp decodes the image on its own threads.
+  const preload = options.mode !== 'bsq' && !options.progressive ? getCodec(options.codec ?? DEFAULT_CODEC, options.threads) : undefined;
+  preload?.catch(() => undefined); // reported below, after the input's own errors
   const { frame, warnings } = await readImage(input, { signal: options.signal, maxPixels: options.maxPixels });
   const pixels = frame.width * frame.height;
   const target = options.targetBytes ?? (options.targetBpp !== undefined ? (options.targetBpp * pixels) / 8 : undefined);
@@ -267,7 +270,7 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
     }
     return { bytes, width: frame.width, height: frame.height, channels: frame.channels, quality, bpp: (bytes.length * 8) / pixels, targetMet, warnings };
   }
-  const codec = await getCodec(options.codec ?? DEFAULT_CODEC, options.threads);
+  const codec = await preload!;
   const plan = codec.plan(frame, options);
   const ys = [];
   for (const t of plan.tiles) {

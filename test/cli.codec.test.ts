@@ -167,6 +167,24 @@ describe('codec info', () => {
 });
 
 describe('codec decode', () => {
+  it('prints a timing trace with NEUROCODEC_TRACE=1, and never loads sharp for PNG output', () => {
+    const out = freshDir('trace');
+    const r = spawnSync(process.execPath, [mainJs, 'decode', '--codec', TINY, tinyPath, join(out, 'x.png')], {
+      cwd: dir,
+      timeout: 60_000,
+      env: { ...process.env, NEUROCODEC_TRACE: '1', NODE_DEBUG: 'module' },
+    });
+    expect(r.status).toBe(0);
+    const stderr = r.stderr.toString('utf8');
+    for (const what of ['rANS tables ready', 'session g_s created', 'run g_s', 'decoded', 'output written']) {
+      expect(stderr).toMatch(new RegExp(`^\\[trace +\\d+\\.\\d ms\\] ${what}`, 'm'));
+    }
+    expect(stderr).not.toMatch(/sharp/);
+    expect(existsSync(join(out, 'x.png'))).toBe(true);
+    const quiet = codec(['decode', '--codec', TINY, tinyPath, join(out, 'y.png')]);
+    expect(quiet.stderr).not.toMatch(/\[trace/);
+  });
+
   it('writes the format of the output extension, PNG otherwise', async () => {
     const out = freshDir('decode');
     const cases: [string, string][] = [

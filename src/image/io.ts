@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import sharp, { type FormatEnum } from 'sharp';
+import { createRequire } from 'node:module';
+import type { FormatEnum } from 'sharp';
+import type SharpFactory from 'sharp';
 import { MAX_PIXELS } from '../bitstream/limits.js';
 import { AbortError, InputError, LimitExceededError, OutputError, fsReason, invalidOption } from '../errors.js';
 import type { Frame } from './frame.js';
+import { encodePng } from './png.js';
+
+const requireCjs = createRequire(import.meta.url);
+let sharpModule: typeof SharpFactory | undefined;
+
+/** sharp (libvips), loaded on first use: it costs about 75 ms, and a decode to PNG never needs it. */
+function sharp(): typeof SharpFactory {
+  return (sharpModule ??= requireCjs('sharp') as typeof SharpFactory);
+}
 
 /** A format sharp writes. */
 export type OutputFormat = (keyof FormatEnum & string) | 'avif';
@@ -69,9 +80,9 @@ export async function readImage(input: ImageInput, options: { signal?: AbortSign
     const source = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     // The header is read without sharp's own pixel limit, so that a large image is reported
     // as the typed LimitExceededError; the decoding pipeline keeps the limit as well.
-    const meta = await sharp(source, { limitInputPixels: false, failOn: 'error', pages: 1 }).metadata();
+    const meta = await sharp()(source, { limitInputPixels: false, failOn: 'error', pages: 1 }).metadata();
     if (meta.width !== undefined && meta.height !== undefined) checkPixels(meta.width, meta.height, options.maxPixels);
-    const img = sharp(source, { limitInputPixels: options.maxPixels ?? MAX_PIXELS, failOn: 'error', pages: 1 });
+    const img = sharp()(source, { limitInputPixels: options.maxPixels ?? MAX_PIXELS, failOn: 'error', pages: 1 });
     const bitDepth = meta.depth === 'ushort' || meta.depth === 'short' ? 16 : 8;
     if (bitDepth === 16) warnings.push('16-bit input reduced to 8 bits per sample');
     if (meta.pages && meta.pages > 1) warnings.push(`animated input: only the first of ${meta.pages} frames is coded`);
@@ -128,7 +139,8 @@ const FORMAT_NAMES: Readonly<Record<string, OutputFormat>> = {
 
 /** Whether the installed sharp (libvips) can write `format` to a buffer. */
 function canWrite(format: OutputFormat): boolean {
-  const info = (sharp.format as unknown as Record<string, { output?: { buffer?: boolean } } | undefined>)[format === 'avif' ? 'heif' : format];
+  if (format === 'png') return true; // written by encodePng
+  const info = (sharp().format as unknown as Record<string, { output?: { buffer?: boolean } } | undefined>)[format === 'avif' ? 'heif' : format];
   return info?.output?.buffer === true;
 }
 
@@ -168,9 +180,10 @@ export function formatForPath(path: string): OutputFormat {
 }
 
 /**
- * Encodes pixels to an image file's bytes (PNG by default, or any format sharp writes, with
+ * Encodes pixels to an image file's bytes: PNG by default (by {@link encodePng}, Paeth-filtered,
+ * zlib level 6, unless `options` are given for sharp), or any format sharp writes, with
  * sharp's defaults except TIFF, which is deflate-compressed so that it stays lossless and
- * keeps alpha). Grey frames (1 or 2 channels) are written as grey images where the format
+ * keeps alpha. Grey frames (1 or 2 channels) are written as grey images where the format
  * allows it.
  * @example
  * const png = await encodeImage({ data, width: 2, height: 1, channels: 1 });
@@ -178,7 +191,8 @@ export function formatForPath(path: string): OutputFormat {
  */
 export async function encodeImage(frame: Frame, format: OutputFormat = 'png', options: Record<string, unknown> = {}): Promise<Buffer> {
   try {
-    let pipeline = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: frame.channels } });
+    if (format === 'png' && Object.keys(options).length === 0) return await encodePng(frame);
+    let pipeline = sharp()(frame.data, { raw: { width: frame.width, height: frame.height, channels: frame.channels } });
     // Without this sharp writes grey pixels as RGB(A).
     if (frame.channels <= 2) pipeline = pipeline.toColourspace('b-w');
     // sharp's TIFF default is JPEG compression, which would drop alpha: stay lossless.
