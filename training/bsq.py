@@ -42,8 +42,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import Analysis, Synthesis  # noqa: E402
-from train import adam_state_compact, load_crops, resume_or_start, setup_run  # noqa: E402
+from model import Analysis, Synthesis, transform_precision  # noqa: E402
+from train import adam_state_compact, load_crops, resume_or_start, setup_run, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -115,11 +115,16 @@ class BSQCodec(nn.Module):
         self.ctx = BitContext(d, ctx_hidden)
 
     def encode(self, x):
-        return self.enc_proj(self.g_a(x))
+        with transform_precision(self, x):
+            v = self.g_a(x)
+        return self.enc_proj(v.float())
 
     def decode(self, signs):
         """signs: +-1 for kept bits, 0 for dropped ones -> image."""
-        return self.g_s(self.dec_proj(signs / math.sqrt(self.d)))
+        v = self.dec_proj(signs / math.sqrt(self.d))
+        with transform_precision(self, v):
+            x_hat = self.g_s(v)
+        return x_hat.float()
 
     def quantize(self, v):
         u = v / v.norm(dim=1, keepdim=True).clamp_min(1e-6)
@@ -231,6 +236,8 @@ def save_checkpoint(path, model, opt, meta):
 def validate(model, val, device, batch=2):
     """Per kept-group count: PSNR, MS-SSIM and context-model bits per pixel (raw bpp too)."""
     model.eval()
+    # validated as exported: in fp32
+    bf16, model.bf16_transforms = getattr(model, 'bf16_transforms', False), False
     out = []
     for k in range(1, model.G + 1):
         ps, ms, bpps = [], [], []
@@ -248,6 +255,7 @@ def validate(model, val, device, batch=2):
         out.append({'groups': k, 'psnr': float(np.mean(ps)), 'msssim': float(np.mean(ms)) if ms else None,
                     'bpp': float(np.mean(bpps)), 'raw_bpp': k * model.gs / npix_tok})
     model.train()
+    model.bf16_transforms = bf16
     return out
 
 
@@ -271,6 +279,8 @@ def main():
     ap.add_argument('--log-every', type=int, default=25)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--device', default='auto')
+    ap.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
+                    help='bf16 autocast for g_a and g_s; auto: on CUDA and CPUs with native bf16')
     ap.add_argument('--seed', type=int, default=20261128)
     ap.add_argument('--smoke', action='store_true')
     args = ap.parse_args()
@@ -297,6 +307,8 @@ def main():
     model, opt = resume_or_start(ckpt_path, lambda cfg: BSQCodec(**cfg), args, device, meta, fresh)
 
     train, val = load_crops(args)
+    model.bf16_transforms = use_bf16(args.precision, device)
+    print(f'transforms in {"bf16" if model.bf16_transforms else "fp32"}', flush=True)
     val = val[:, :256, :256] if val.shape[1] > 256 else val  # keep validation quick
     print(f'{len(train)} crops, {len(val)} validation images, device {device}, '
           f'{sum(p.numel() for p in model.parameters())} parameters', flush=True)

@@ -14,6 +14,8 @@ Every stage is a plain tensor-in/tensor-out module so it exports to its own ONNX
 """
 import math
 
+import contextlib
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -193,6 +195,14 @@ def gain_init(lambdas):
     return (lam / lam.log().mean().exp()).sqrt()
 
 
+def transform_precision(model, x):
+    """bf16 autocast for g_a and g_s when the model's `bf16_transforms` is set (they hold
+    almost all the arithmetic); the hyper nets, parameter nets and likelihoods stay fp32."""
+    if getattr(model, 'bf16_transforms', False):
+        return torch.autocast(x.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def full_precision(fn):
     """Run a rate term in fp32 even inside a bf16 autocast region."""
     def wrapped(*args):
@@ -252,7 +262,9 @@ class ImageCodec(nn.Module):
     def forward(self, x, q):
         """x in [0, 1], q (B,) rate indexes. Returns reconstruction and likelihoods."""
         gain, inv_gain = self.gains(q)
-        y = self.g_a(x) * gain
+        with self.transform_precision(x):
+            y = self.g_a(x)
+        y = y.float() * gain
         z = self.h_a(y)
         z_lik = self.prior_z.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5) if self.training else torch.round(z))
         z_hat = ste_round(z)
@@ -272,8 +284,12 @@ class ImageCodec(nn.Module):
             y_liks.append(gaussian_likelihood(y_noisy, mean, scale))
             y_hats.append(ste_round(ys - mean) + mean)
         y_hat = torch.cat(y_hats, 1)
-        x_hat = self.g_s(y_hat * inv_gain)
-        return x_hat, torch.cat(y_liks, 1), z_lik
+        with self.transform_precision(x):
+            x_hat = self.g_s(y_hat * inv_gain)
+        return x_hat.float(), torch.cat(y_liks, 1), z_lik
+
+    def transform_precision(self, x):
+        return transform_precision(self, x)
 
 
 def rd_terms(model, x, q):

@@ -12,7 +12,6 @@ the Adam moments in fp16 (the second moment stored as its square root so it stay
 one file replaced atomically every --ckpt-minutes. Every step that logs writes a JSON line.
 """
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -39,6 +38,24 @@ def pick_device(name):
     if name == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     return torch.device(name)
+
+
+def cpu_has_native_bf16():
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return ' avx512_bf16' in flags or ' amx_bf16' in flags
+
+
+def use_bf16(precision, device):
+    """Whether g_a/g_s train under bf16 autocast. Measured on a 2-core AVX512-BF16 machine
+    (nc-small, batch 16 at 128x128): 1.5x faster steps, gradients at cosine 0.992-0.997 to
+    fp32 ones on the same batch and noise; without native bf16 the CPU would emulate it."""
+    if precision == 'auto':
+        return device.type == 'cuda' or (device.type == 'cpu' and cpu_has_native_bf16())
+    return precision == 'bf16'
 
 
 def load_crops(args):
@@ -150,6 +167,8 @@ def validate(model, val, device, qs, batch=4):
     if len(val) == 0:
         return []
     model.eval()
+    # validated as exported: in fp32
+    bf16, model.bf16_transforms = getattr(model, 'bf16_transforms', False), False
     out = []
     for q in qs:
         bpps, psnrs = [], []
@@ -163,6 +182,7 @@ def validate(model, val, device, qs, batch=4):
             bpps += bpp.tolist()
         out.append({'q': q, 'bpp': float(np.mean(bpps)), 'psnr': float(np.mean(psnrs))})
     model.train()
+    model.bf16_transforms = bf16
     return out
 
 
@@ -182,7 +202,10 @@ def main():
     ap.add_argument('--log-every', type=int, default=50)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--device', default='auto')
-    ap.add_argument('--bf16', action='store_true', help='CUDA only: bf16 autocast for the transforms')
+    ap.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
+                    help='bf16 autocast for g_a and g_s (the rest stays fp32); auto: bf16 on CUDA and on '
+                         'CPUs with native bf16 (avx512_bf16 / amx_bf16), fp32 elsewhere')
+    ap.add_argument('--bf16', action='store_const', const='bf16', dest='precision', help='same as --precision bf16')
     ap.add_argument('--seed', type=int, default=20261127)
     ap.add_argument('--smoke', action='store_true', help='tiny model, few steps, < 1 minute')
     args = ap.parse_args()
@@ -197,8 +220,10 @@ def main():
                                  lambda: ImageCodec(lambdas=DEFAULT_LAMBDAS, **CONFIGS[args.config or 'small']))
 
     train, val = load_crops(args)
+    model.bf16_transforms = use_bf16(args.precision, device)
     print(f'{len(train)} crops, {len(val)} validation images, device {device}, '
-          f'{sum(p.numel() for p in model.parameters())} parameters', flush=True)
+          f'{sum(p.numel() for p in model.parameters())} parameters, '
+          f'transforms in {"bf16" if model.bf16_transforms else "fp32"}', flush=True)
     rng = np.random.default_rng(args.seed + meta['step'])
     K = len(model.lambdas)
     val_qs = [1.0, 4.0, float(K - 1)] if not args.smoke else [0.0]
@@ -255,8 +280,7 @@ def main():
         x = (torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
         q = torch.from_numpy(rng.uniform(0, K - 1, args.batch)).float().to(device)
         lam = lambda_of(model, q)
-        with (torch.autocast('cuda', dtype=torch.bfloat16) if use_cuda and args.bf16 else contextlib.nullcontext()):
-            bpp, mse, _ = rd_terms(model, x, q)
+        bpp, mse, _ = rd_terms(model, x, q)
         loss = (bpp.float() + lam * 255 ** 2 * mse.float()).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
