@@ -16,7 +16,10 @@
  * --quick); their BD-rates are over those images only, against the plain variant on the same.
  *
  * Writes bench/results/progressive.json and progressive-rd.svg (progressive.quick.* with
- * --quick). Run: npm run build && npm run bench:progressive [-- --quick] [--images N] [--ablation N]
+ * --quick, progressive.custom.* with fewer images or other --data). Run: npm run build &&
+ * npm run bench:progressive [-- --quick] [--images N] [--ablation N] [--codec ID|DIR] [--data DIR]
+ * --data takes any folder of PNG images, e.g. held-out training photos to compare two sets of
+ * heads on without looking at Kodak.
  */
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,11 +88,12 @@ const pct = (b: BdResult) => (b.percent === null ? `n/a (${b.reason})` : `${b.pe
 
 async function main() {
   const root = packageRoot();
+  const defaultData = join(root, '..', 'shared', 'data', 'kodak');
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       images: { type: 'string' },
-      data: { type: 'string', default: join(root, '..', 'shared', 'data', 'kodak') },
+      data: { type: 'string', default: defaultData },
       codec: { type: 'string', default: DEFAULT_PROGRESSIVE_CODEC },
       ablation: { type: 'string' },
     },
@@ -97,9 +101,10 @@ async function main() {
   const quick = values.quick ?? false;
   const budgets = quick ? QUICK_BUDGETS : BUDGETS;
   const qualities = quick ? QUICK_QUALITIES : QUALITIES;
-  const files = readdirSync(values.data).filter((f) => /^kodim\d+\.png$/.test(f)).sort();
+  // Kodak by default; --data takes any folder of PNG images (a held-out set to compare heads on)
+  const files = readdirSync(values.data!).filter((f) => /\.png$/i.test(f)).sort();
   const nImages = values.images ? Number(values.images) : quick ? 4 : files.length;
-  if (files.length === 0) throw new Error(`no Kodak images in ${values.data}`);
+  if (files.length === 0) throw new Error(`no PNG images in ${values.data}`);
   const codec = values.codec!;
   // CRR-only and CDR-only decodes cost as much as the others: on the first images only
   const ablationImages = values.ablation !== undefined ? Number(values.ablation) : quick ? nImages : 6;
@@ -230,7 +235,7 @@ async function main() {
   console.log(`\nPSNR decreases (> 0.01 dB) between consecutive budgets, summed over images: ${JSON.stringify(decreases)}`);
   console.log(`1% prefixes: all ${records.length} decoded, mean ${mean(records.map((r) => r.onePercent.psnr)).toFixed(2)} dB`);
 
-  const suffix = quick ? '.quick' : nImages !== files.length ? '.custom' : '';
+  const suffix = quick ? '.quick' : nImages !== files.length || values.data !== defaultData ? '.custom' : '';
   const outDir = join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const result = {
