@@ -235,7 +235,7 @@ async function main() {
   console.log(`\nPSNR decreases (> 0.01 dB) between consecutive budgets, summed over images: ${JSON.stringify(decreases)}`);
   console.log(`1% prefixes: all ${records.length} decoded, mean ${mean(records.map((r) => r.onePercent.psnr)).toFixed(2)} dB`);
 
-  const suffix = quick ? '.quick' : nImages !== files.length || values.data !== defaultData ? '.custom' : '';
+  const suffix = values.data !== defaultData ? '.custom' : quick ? '.quick' : nImages !== files.length ? '.custom' : '';
   const outDir = join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const result = {
