@@ -18,6 +18,7 @@
  * Writes bench/results/progressive.json and progressive-rd.svg (progressive.quick.* with
  * --quick, progressive.custom.* with fewer images or other --data). Run: npm run build &&
  * npm run bench:progressive [-- --quick] [--images N] [--ablation N] [--codec ID|DIR] [--data DIR]
+ * [--quality Q] (the progressive files' quality, default 100)
  * --data takes any folder of PNG images, e.g. held-out training photos to compare two sets of
  * heads on without looking at Kodak.
  */
@@ -96,8 +97,10 @@ async function main() {
       data: { type: 'string', default: defaultData },
       codec: { type: 'string', default: DEFAULT_PROGRESSIVE_CODEC },
       ablation: { type: 'string' },
+      quality: { type: 'string', default: '100' },
     },
   });
+  const progressiveQuality = Number(values.quality);
   const quick = values.quick ?? false;
   const budgets = quick ? QUICK_BUDGETS : BUDGETS;
   const qualities = quick ? QUICK_QUALITIES : QUALITIES;
@@ -117,10 +120,10 @@ async function main() {
     const pixels = frame.width * frame.height;
     const ref: Pixels = frame;
     let t = performance.now();
-    const withCrr = (await encodeWithInfo(path, { codec, progressive: true })).bytes;
+    const withCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality })).bytes;
     const encCrr = performance.now() - t;
     t = performance.now();
-    const noCrr = (await encodeWithInfo(path, { codec, progressive: true, crr: false })).bytes;
+    const noCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality, crr: false })).bytes;
     const encNo = performance.now() - t;
     const cuts = { ctc: [], crr: [], cdr: [], plain: [], jpeg: [] } as Record<VariantId | 'jpeg', CutRecord[]>;
     const decodeMs: number[] = [];
