@@ -135,8 +135,8 @@ export class LearnedImageCodec {
 
   /** Loads `codecs/<id>` (or a codec folder) and the rANS coder. */
   static async load(idOrDir: string, options: { threads?: number } = {}): Promise<LearnedImageCodec> {
-    trace('codec load');
-    const [bundle, rans] = await Promise.all([loadCodecBundle(idOrDir).then((b) => (trace('bundle loaded'), b)), loadRans().then((r) => (trace('rans loaded'), r))]);
+    const [bundle, rans] = await Promise.all([loadCodecBundle(idOrDir), loadRans()]);
+    trace(`codec ${bundle.manifest.id} files and rANS coder loaded`);
     return new LearnedImageCodec(bundle, new ModelSessions(bundle, { threads: options.threads }), rans);
   }
 
