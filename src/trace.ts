@@ -9,10 +9,6 @@
  */
 const enabled = typeof process !== 'undefined' && /^(1|true|yes)$/i.test(process.env.NEUROCODEC_TRACE ?? '');
 
-export function traceEnabled(): boolean {
-  return enabled;
-}
-
 /** Prints `label` with the time since process start when tracing is on. */
 export function trace(label: string): void {
   if (enabled) process.stderr.write(`[trace ${performance.now().toFixed(1).padStart(8)} ms] ${label}\n`);

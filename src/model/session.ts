@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { AbortError, CodecError, captureStack, rethrowWith } from '../errors.js';
-import { trace, traceEnabled } from '../trace.js';
+import { trace } from '../trace.js';
 import type { CodecBundle } from './manifest.js';
 
 /** A float32 NCHW tensor as plain data. */
@@ -66,7 +66,10 @@ export class ModelSessions {
           // P-frame 288 against 385 ms. NEUROCODEC_ORT_SPIN=1 turns spinning back on.
           extra: { session: { intra_op: { allow_spinning: process.env.NEUROCODEC_ORT_SPIN === '1' ? '1' : '0' } } },
         });
-        return traceEnabled() ? created.then((x) => (trace(`session ${stage} created (${(performance.now() - t1).toFixed(1)} ms)`), x)) : created;
+        return created.then((session) => {
+          trace(`session ${stage} created (${(performance.now() - t1).toFixed(1)} ms)`);
+          return session;
+        });
       });
       this.sessions.set(stage, s);
     }
