@@ -2,8 +2,10 @@
  * The promise API end to end: round trips of every fixture kind with the tiny model (sizes,
  * channels, alpha, warnings), lossy quality with the shipped nc-small model (PSNR bound, rate
  * falling with quality), determinism across thread counts, rate control, model mismatch,
- * limits, abort and option checks.
+ * limits, abort and option checks; tile geometry of format 2 and decoding of format 1 files.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import {
   decodeToImage,
   encode,
   encodeWithInfo,
+  getCodec,
   type DecodedImage,
   type EncodeResult,
 } from '../src/api.js';
@@ -184,6 +187,28 @@ describe('determinism', () => {
       const b = await decode(two, { codec, threads: 1 });
       expect(Buffer.from(a.data).equals(Buffer.from(b.data)), name).toBe(true);
     }
+  });
+});
+
+describe('tile geometry and format versions', () => {
+  it('pads to the latent stride in format 2 and to the padding factor in format 1', async () => {
+    const codec = await getCodec(TINY);
+    // 77x45: y is 3x5 either way in format 2, z covers it rounded up to 4x8
+    expect(codec.tileGeometry({ width: 77, height: 45 })).toEqual({ ph: 48, pw: 80, h: 3, w: 5, hz: 1, wz: 2 });
+    expect(codec.tileGeometry({ width: 77, height: 45 }, 1)).toEqual({ ph: 64, pw: 128, h: 4, w: 8, hz: 1, wz: 2 });
+    expect(codec.tileGeometry({ width: 854, height: 480 })).toEqual({ ph: 480, pw: 864, h: 30, w: 54, hz: 8, wz: 14 });
+    expect(codec.tileGeometry({ width: 768, height: 512 })).toEqual(codec.tileGeometry({ width: 768, height: 512 }, 1));
+    const bytes = await encode(fixture('odd-77x45.png'), { codec: TINY, quality: 70 });
+    expect(readContainer(bytes).version).toBe(2);
+  });
+
+  it('still decodes a format 1 file to the pixels the format 1 decoder gave', async () => {
+    // written by the previous release with the tiny model (77x45 at quality 70, padded to 128x64)
+    const bytes = new Uint8Array(readFileSync(fixture('v1-odd-77x45.ncdc')));
+    expect(readContainer(bytes).version).toBe(1);
+    const img = await decode(bytes, { codec: TINY });
+    expect([img.width, img.height, img.channels]).toEqual([77, 45, 3]);
+    expect(createHash('sha256').update(img.data).digest('hex')).toBe('d1e5fa601a4a63a3768bf550b7c7113e55850f433636db0883ca6c34af11644d');
   });
 });
 

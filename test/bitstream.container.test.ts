@@ -103,7 +103,7 @@ describe('container round trip', () => {
 
   it('lays out the header and units as documented', () => {
     const bytes = writeContainer({ codecId: 'ab', modelHash: HASH, units: [{ type: UnitType.Z_STREAM, payload: Uint8Array.of(9, 8, 7) }] });
-    const header = [0x4e, 0x43, 0x44, 0x43, 1, 2, 0x61, 0x62, ...HASH];
+    const header = [0x4e, 0x43, 0x44, 0x43, FORMAT_VERSION, 2, 0x61, 0x62, ...HASH];
     expect([...bytes.subarray(0, 16)]).toEqual(header);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     expect(view.getUint32(16, true)).toBe(crc32(Uint8Array.from(header)));
@@ -142,11 +142,12 @@ describe('container errors', () => {
   });
 
   it('rejects unsupported versions', () => {
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 3, 255]) {
       expect(() => readContainer(handBuilt({ version }))).toThrow(BitstreamError);
       expect(() => readContainer(handBuilt({ version }))).toThrow(`unsupported format version ${version}`);
     }
     expect(readContainer(handBuilt({ version: 1 })).version).toBe(1);
+    expect(readContainer(handBuilt({ version: 2 })).version).toBe(2);
   });
 
   it('rejects a header CRC mismatch', () => {
@@ -320,7 +321,7 @@ describe('inspect', () => {
     const s = inspect(bytes);
     expect(s).toMatchObject({
       format: 'NCDC',
-      version: 1,
+      version: FORMAT_VERSION,
       codecId: 'hyperprior-q3',
       modelHash: '0123456789abcdef',
       byteLength: bytes.length,

@@ -174,7 +174,7 @@ describe('runCli with the real commands', () => {
   it('reads standard input chunk by chunk for info -', async () => {
     const io = fakeIO([Uint8Array.of(0x4e, 0x43), 'DC', Uint8Array.of(7)]);
     expect(await runCli(['info', '-'], io)).toBe(1);
-    expect(io.err).toBe('codec: error: unsupported format version 7 (this reader reads 1) [ERR_BITSTREAM]\n');
+    expect(io.err).toBe('codec: error: unsupported format version 7 (this reader reads 1, 2) [ERR_BITSTREAM]\n');
   });
 });
 

@@ -5,7 +5,7 @@
  * ```
  * offset   size  field
  * 0        4     magic "NCDC"
- * 4        1     format version (1)
+ * 4        1     format version (2; 1 is still read)
  * 5        1     codec id length n (1..maxCodecIdLength)
  * 6        n     codec id, ASCII [A-Za-z0-9._-], starting with a letter or digit
  * 6+n      8     model hash: the first 8 bytes of the model's sha256
@@ -29,10 +29,14 @@ import { UNIT_TYPES, UnitType, hexByte, isOptionalUnitType, unitTypeName } from 
 
 /** The four bytes every file starts with: ASCII "NCDC". */
 export const MAGIC: Uint8Array = Uint8Array.of(0x4e, 0x43, 0x44, 0x43);
-/** The format version this library writes. */
-export const FORMAT_VERSION = 1;
+/**
+ * The format version this library writes. Version 2 changed how a learned image's tiles are
+ * padded (see `LearnedImageCodec.tileGeometry`): to the latent's stride (16) instead of the
+ * codec's padding factor (64). Units and their payloads are the same in both.
+ */
+export const FORMAT_VERSION = 2;
 /** The format versions this library reads. */
-export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([1]);
+export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([1, 2]);
 /** Bytes of the model's sha256 stored in the header. */
 export const MODEL_HASH_BYTES = 8;
 

@@ -135,8 +135,7 @@ export class ProgressiveCoder {
 
   /** z -> hyperprior -> the progressive mean and scale of every element. */
   private async hyper(zHat: Tensor4, h: number, w: number, signal?: AbortSignal): Promise<{ mean: Float32Array; scale: Float32Array }> {
-    const { hyper } = await this.codec.sessions.run('h_s', { z_hat: zHat }, signal);
-    if (hyper.dims[2] !== h || hyper.dims[3] !== w) throw new ModelMismatchError(`h_s produced ${hyper.dims[2]}x${hyper.dims[3]}, expected ${h}x${w}`);
+    const hyper = await this.codec.hyperprior(zHat, h, w, signal);
     const { mean, scale } = await this.codec.sessions.run('prog_param', { hyper }, signal);
     return { mean: mean.data, scale: scale.data };
   }
@@ -346,7 +345,7 @@ export class ProgressiveCoder {
     }
     for (let ti = 0; ti < T; ti++) {
       const tile = tiles[ti];
-      const { ph, pw, h, w, hz, wz } = codec.tileGeometry(tile);
+      const { ph, pw, h, w, hz, wz } = codec.tileGeometry(tile, file.container.version);
       const Nz = m.config.Nz;
       const n = M * h * w;
       totalTrits += n * L;

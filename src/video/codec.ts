@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Duplex, PassThrough, Readable, type Writable } from 'node:stream';
 import { DEFAULT_CODEC, checkDecodeOptions, checkEncodeOptions, getCodec } from '../api.js';
-import { checkModel, toHex } from '../bitstream/container.js';
+import { checkModel, readContainer, toHex } from '../bitstream/container.js';
 import { checkLimit, resolveLimits, type Limits } from '../bitstream/limits.js';
 import type { LearnedImageCodec } from '../codec/image.js';
 import { BitstreamError, InputError, InvalidOptionError, ModelMismatchError, OutputError, fsReason, invalidOption, throwIfAborted } from '../errors.js';
@@ -353,8 +353,8 @@ export interface VideoFrameSummary {
   index: number;
   /** ms. */
   timestamp: number;
-  /** Frame type, or `?` for a reserved type byte. */
-  type: FrameTypeName | '?';
+  /** Frame type. */
+  type: FrameTypeName;
   keyframe: boolean;
   /** Payload bytes. */
   bytes: number;
@@ -504,18 +504,20 @@ export function createVideoDecodeStream(options: Pick<VideoDecodeOptions, 'codec
 
 /**
  * Describe a neurocodec Matroska file without decoding any frame: the sequence header,
- * the audio tracks and every frame's type and size.
+ * the audio tracks and every frame's type and size. Each frame's container is checked (its
+ * header and unit CRCs), so a damaged file fails here too.
  * @example const { sequenceHeader, frames } = inspectVideo(await readFile('clip.mkv'));
- * @throws BitstreamError / LimitExceededError for a malformed file.
+ * @throws BitstreamError / LimitExceededError for a malformed file or a damaged frame.
  */
 export function inspectVideo(bytes: Uint8Array, limits?: Partial<Limits>): VideoSummary {
   const { mkv, seq, blocks, scale } = parseVideo(bytes, limits);
   const frames: VideoFrameSummary[] = blocks.map((b, index) => {
-    let type: FrameTypeName | '?' = '?';
+    const { type, data } = readFramePayload(b.data, index);
+    // every frame is a CRC-protected container: a damaged one is reported here, not at decode
     try {
-      type = readFramePayload(b.data, index).type;
-    } catch {
-      // listed as '?'
+      readContainer(data, limits);
+    } catch (err) {
+      throw err instanceof BitstreamError ? new BitstreamError(`frame ${index}: ${err.message}`) : err;
     }
     return { index, timestamp: Math.round(b.timestamp * scale), type, keyframe: b.keyframe, bytes: b.data.length };
   });

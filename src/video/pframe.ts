@@ -53,8 +53,8 @@ export class PFrameCoder {
     return { field, prediction: compensate(ref.data, width, height, field) };
   }
 
-  private async gained(rgb: Uint8Array, width: number, height: number, gain: Float32Array, signal?: AbortSignal): Promise<Tensor4> {
-    const y = await this.codec.analyse({ data: rgb, width, height, channels: 3 }, signal);
+  private async gained(rgb: Uint8Array, width: number, height: number, gain: Float32Array, signal?: AbortSignal, version?: number): Promise<Tensor4> {
+    const y = await this.codec.analyse({ data: rgb, width, height, channels: 3 }, signal, version);
     const hw = y.dims[2] * y.dims[3];
     const out = new Float32Array(y.data.length);
     for (let c = 0; c < y.dims[1]; c++) {
@@ -66,7 +66,7 @@ export class PFrameCoder {
 
   /** The temporal net's mean and scale, as table indexes, for a frame's hyperprior and prediction. */
   private async params(zHat: Tensor4, yPred: Tensor4, signal?: AbortSignal): Promise<{ mean: Float32Array; indexes: Int32Array }> {
-    const { hyper } = await this.codec.sessions.run('h_s', { z_hat: zHat }, signal);
+    const hyper = await this.codec.hyperprior(zHat, yPred.dims[2], yPred.dims[3], signal);
     throwIfAborted(signal);
     const { mean, scale } = await this.codec.sessions.run('temporal', { hyper, y_pred: yPred }, signal);
     if (mean.data.length !== yPred.data.length) throw new ModelMismatchError('temporal net output does not match the latent');
@@ -154,8 +154,8 @@ export class PFrameCoder {
     const field = decodeMotion(mu.payload, width, height, this.codec.rans);
     const prediction = compensate(ref.data, width, height, field);
     const { gain } = this.codec.gains(params.quality100 / 100);
-    const yPred = await this.gained(prediction, width, height, gain, signal);
-    const g = this.codec.tileGeometry({ width, height });
+    const yPred = await this.gained(prediction, width, height, gain, signal, file.version);
+    const g = this.codec.tileGeometry({ width, height }, file.version);
     const Nz = this.codec.bundle.manifest.config.Nz;
     const rans = this.codec.rans;
     const zDec = rans.createDecoder(zu.payload);
