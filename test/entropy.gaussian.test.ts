@@ -86,6 +86,30 @@ describe('Gaussian conditional tables', () => {
     expect(Array.from(buildIndexes(scales))).toEqual([0, scaleToIndex(1), 63]);
   });
 
+  it('gives scaleToIndex for every float32, the bucket lookup and the logarithm paths alike', () => {
+    const next = rng(7);
+    const n = 200_000;
+    const f = new Float32Array(n);
+    const specials = [NaN, -1, -0, 0, 1e-40, 1e-30, Infinity, -Infinity, 1e30, 300, 256, 0.11];
+    for (let i = 0; i < n; i++) f[i] = i < specials.length ? specials[i] : Math.exp(next() * 9 - 4);
+    // the table's own levels and their float32 neighbours sit on bucket and level edges
+    for (const [k, t] of DEFAULT_SCALE_TABLE.entries()) {
+      const v = Math.fround(t);
+      f[100 + 3 * k] = v;
+      f[101 + 3 * k] = v * (1 + 2 ** -23);
+      f[102 + 3 * k] = v * (1 - 2 ** -24);
+    }
+    const fast = buildIndexes(f);
+    const slow = buildIndexes(Array.from(f));
+    const custom = [0.3, 0.5, 0.7, 1, 4, 9];
+    const fastCustom = buildIndexes(f, custom);
+    const wrong: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (fast[i] !== scaleToIndex(f[i]) || slow[i] !== fast[i] || fastCustom[i] !== scaleToIndex(f[i], custom)) wrong.push(f[i]);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('builds tables for a custom scale table and tail mass', () => {
     const tables = buildGaussianTables([0.5, 1, 2], { tailMass: 1e-3 });
     expect(tables.count).toBe(3);
