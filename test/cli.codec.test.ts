@@ -185,6 +185,17 @@ describe('codec decode', () => {
     expect(quiet.stderr).not.toMatch(/\[trace/);
   });
 
+  it('leaves nothing in the temporary folder (no files from onnxruntime or sharp either)', () => {
+    const out = freshDir('tmpdir-out');
+    const tmp = freshDir('tmpdir');
+    const env = { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp };
+    const enc = spawnSync(process.execPath, [mainJs, 'encode', '--codec', TINY, fixture('odd-77x45.png'), join(out, 'x.ncdc')], { cwd: dir, timeout: 60_000, env });
+    expect(enc.status).toBe(0);
+    const dec = spawnSync(process.execPath, [mainJs, 'decode', '--codec', TINY, join(out, 'x.ncdc'), join(out, 'x.png')], { cwd: dir, timeout: 60_000, env });
+    expect(dec.status).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('writes the format of the output extension, PNG otherwise', async () => {
     const out = freshDir('decode');
     const cases: [string, string][] = [
