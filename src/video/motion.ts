@@ -71,6 +71,35 @@ function sad(cur: Uint8Array, ref: Uint8Array, w: number, h: number, bx: number,
     }
     return s;
   }
+  const x0 = bx + (dx2 >> 1);
+  const y0 = by + (dy2 >> 1);
+  const hx = dx2 & 1;
+  const hy = dy2 & 1;
+  if (x0 >= 0 && y0 >= 0 && x0 + bw + hx <= w && y0 + bh + hy <= h) {
+    // inside the frame: the half-pixel means without clamping, the values sampleHalf gives
+    for (let y = 0; y < bh; y++) {
+      const co = (by + y) * w + bx;
+      const ro = (y0 + y) * w + x0;
+      if (!hy) {
+        for (let x = 0; x < bw; x++) {
+          const d = cur[co + x] - ((ref[ro + x] + ref[ro + x + 1] + 1) >> 1);
+          s += d < 0 ? -d : d;
+        }
+      } else if (!hx) {
+        for (let x = 0; x < bw; x++) {
+          const d = cur[co + x] - ((ref[ro + x] + ref[ro + x + w] + 1) >> 1);
+          s += d < 0 ? -d : d;
+        }
+      } else {
+        for (let x = 0; x < bw; x++) {
+          const d = cur[co + x] - ((ref[ro + x] + ref[ro + x + 1] + ref[ro + x + w] + ref[ro + x + w + 1] + 2) >> 2);
+          s += d < 0 ? -d : d;
+        }
+      }
+      if (s >= limit) return s;
+    }
+    return s;
+  }
   for (let y = 0; y < bh; y++) {
     const co = (by + y) * w;
     for (let x = 0; x < bw; x++) {
