@@ -120,7 +120,7 @@ export function scaleToIndex(scale: number, scaleTable: ArrayLike<number> = DEFA
  * buckets 0.8% wide, against about 13% between neighbouring levels of the default table),
  * or from the logarithm for other arrays; either is only a starting point, moved by
  * comparisons with the table until it is the smallest t with `scaleTable[t] >= scale`, so
- * the guess cannot change an index. The lookup made this 4-5x faster than the logarithm.
+ * the guess cannot change an index. The lookup made this about 2x faster than the logarithm.
  */
 export function buildIndexes(
   scales: ArrayLike<number>,
