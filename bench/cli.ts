@@ -45,7 +45,8 @@ interface Subject {
 const dir = mkdtempSync(join(tmpdir(), 'nc-bench-cli-'));
 const subjects: Subject[] = [{ name: 'this checkout', root }, ...(values.baseline ? [{ name: 'baseline', root: resolve(values.baseline) }] : [])].map((s, i) => ({
   name: s.name,
-  cli: join(s.root, 'dist', 'src', 'cli', 'main.js'),
+  // the bundled binary that package.json's bin names; older checkouts ran dist/src directly
+  cli: [join(s.root, 'dist', 'cli', 'main.js'), join(s.root, 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!,
   coded: join(dir, `${i}.ncdc`),
   png: join(dir, `${i}.png`),
   encodeMs: [],

@@ -24,8 +24,14 @@ const onSignal = (name: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// The installed binary is a bundle (dist/cli/); a --verbose stack trace names the TypeScript
+// sources through its source maps (the modules loaded from here on are mapped).
+const args = process.argv.slice(2);
+const endOfOptions = args.indexOf('--');
+if ((endOfOptions === -1 ? args : args.slice(0, endOfOptions)).includes('--verbose')) process.setSourceMapsEnabled(true);
+
 const { runCli } = await import('./app.js');
-process.exitCode = await runCli(process.argv.slice(2), {
+process.exitCode = await runCli(args, {
   stdout: process.stdout,
   stderr: process.stderr,
   stdin: process.stdin,

@@ -1,7 +1,8 @@
 /**
  * Makes sure dist/ holds a build of the current sources before a test spawns the `codec`
- * binary. Rebuilds with tsc when dist/src/cli/main.js is missing or older than any source
- * file; a lock directory keeps test files that run in parallel from building at once.
+ * binary, the bundle that package.json's `bin` names (dist/cli/main.js). Rebuilds with tsc
+ * and the bundler when it is missing or older than any source file; a lock directory keeps
+ * test files that run in parallel from building at once.
  * Type errors outside src/ (benchmarks being edited) do not block the build: tsc still
  * emits, and only src/ goes into the binary.
  */
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
-export const mainJs = join(root, 'dist', 'src', 'cli', 'main.js');
+export const mainJs = join(root, 'dist', 'cli', 'main.js');
 
 function newestSourceTime(dir: string): number {
   let newest = 0;
@@ -24,7 +25,9 @@ function newestSourceTime(dir: string): number {
 }
 
 const fresh = (): boolean =>
-  existsSync(mainJs) && statSync(mainJs).mtimeMs >= Math.max(newestSourceTime(join(root, 'src')), statSync(join(root, 'tsconfig.json')).mtimeMs);
+  existsSync(mainJs) &&
+  statSync(mainJs).mtimeMs >=
+    Math.max(newestSourceTime(join(root, 'src')), ...['tsconfig.json', 'rolldown.config.mjs'].map((f) => statSync(join(root, f)).mtimeMs));
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -52,6 +55,9 @@ export function ensureBuilt(): void {
     if (build.status !== 0 && (srcErrors.length > 0 || !fresh())) {
       throw new Error(`tsc failed (exit ${build.status}):\n${build.stdout}${build.stderr}`);
     }
+    const rolldown = join(root, 'node_modules', 'rolldown', 'bin', 'cli.mjs');
+    const bundle = spawnSync(process.execPath, [rolldown, '-c', 'rolldown.config.mjs'], { cwd: root, encoding: 'utf8' });
+    if (bundle.status !== 0) throw new Error(`bundling the CLI failed (exit ${bundle.status}):\n${bundle.stdout}${bundle.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
