@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import adam_state_compact, load_crops, resume_or_start, setup_run, use_bf16  # noqa: E402
+from train import WeightAverage, adam_state_compact, load_crops, resume_or_start, setup_run, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -224,11 +224,14 @@ def ms_ssim(x, y, data_range=1.0):
     return torch.stack(vals, 0).prod(0)
 
 
-def save_checkpoint(path, model, opt, meta):
+def save_checkpoint(path, model, opt, meta, ema=None):
     tmp = path + '.tmp'
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({'kind': 'bsq', 'config': model.config, 'model': weights, 'opt': adam_state_compact(opt),
-                'meta': meta}, tmp)
+    ck = {'kind': 'bsq', 'config': model.config, 'model': weights, 'opt': adam_state_compact(opt), 'meta': meta}
+    if ema is not None:
+        ck['ema'] = ema.state_half()
+        ck['ema_decay'] = ema.decay
+    torch.save(ck, tmp)
     os.replace(tmp, path)
 
 
@@ -281,6 +284,8 @@ def main():
     ap.add_argument('--device', default='auto')
     ap.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
                     help='bf16 autocast for g_a and g_s; auto: on CUDA and CPUs with native bf16')
+    ap.add_argument('--ema', type=float, default=0.999,
+                    help='decay of the moving average of the weights that validation and export use (0: none)')
     ap.add_argument('--seed', type=int, default=20261128)
     ap.add_argument('--smoke', action='store_true')
     args = ap.parse_args()
@@ -305,6 +310,12 @@ def main():
         return model
 
     model, opt = resume_or_start(ckpt_path, lambda cfg: BSQCodec(**cfg), args, device, meta, fresh)
+
+    ema = None
+    if args.ema > 0:
+        saved = torch.load(ckpt_path, map_location='cpu').get('ema') if os.path.exists(ckpt_path) else None
+        ema = WeightAverage(model, args.ema, saved)
+        print(f'weight average (decay {args.ema}) {"resumed" if saved is not None else "started from the weights"}', flush=True)
 
     train, val = load_crops(args)
     model.bf16_transforms = use_bf16(args.precision, device)
@@ -333,9 +344,14 @@ def main():
         rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
                'gpu_hours': round(meta['gpu_hours'], 4), 'val': validate(model, val, device),
                'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+        if ema is not None:
+            # 'val' stays the raw weights' (comparable with older lines); 'val_ema' is what ships
+            ema.swap(model)
+            rec['val_ema'] = validate(model, val, device)
+            ema.swap(model)
         logf.write(json.dumps(rec) + '\n')
         logf.flush()
-        save_checkpoint(ckpt_path, model, opt, meta)
+        save_checkpoint(ckpt_path, model, opt, meta, ema)
         print(json.dumps(rec), flush=True)
         t0, c0 = time.time(), time.process_time()
 
@@ -376,6 +392,8 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            ema.update()
         meta['step'] += 1
         meta['samples'] += args.batch
         run_steps += 1

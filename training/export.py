@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import SCALE_MIN, ImageCodec  # noqa: E402
+from model import SCALE_MIN, ImageCodec, checkpoint_weights  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -207,6 +207,8 @@ def main():
     ap.add_argument('--id', default=None, help='codec id (default: the folder name)')
     ap.add_argument('--no-check', action='store_true', help='skip the onnxruntime-node comparison')
     ap.add_argument('--fp32', action='store_true', help='keep float32 weights (default: stored as float16)')
+    ap.add_argument('--weights', choices=['ema', 'raw'], default='ema',
+                    help='the moving average of the weights when the checkpoint has one (default), or the raw weights')
     ap.add_argument('--prog', default=None, help='progressive heads checkpoint (training/progressive.py) to export with the codec')
     ap.add_argument('--temporal', default=None, help='P-frame temporal prior checkpoint (training/temporal.py) to export with the codec')
     ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'), help='crop cache whose validation images measure the float16 cost')
@@ -215,7 +217,7 @@ def main():
     codec_id = args.id or os.path.basename(os.path.normpath(args.out))
     ck = torch.load(args.ckpt, map_location='cpu')
     model = ImageCodec(**ck['config'])
-    model.load_state_dict(ck['model'])
+    model.load_state_dict(checkpoint_weights(ck, args.weights))
     model.eval()
     cfg = model.config
     fp16_cost = None
@@ -357,7 +359,8 @@ def main():
         'scaleTable': SCALE_TABLE,
         'files': files,
         'modelHash': model_hash,
-        'training': {k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
+        'training': {**{k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
+                     'weights': 'moving average' if args.weights == 'ema' and ck.get('ema') is not None else 'raw'},
         'opset': OPSET,
         'weights': 'float32' if args.fp32 else 'float16 storage, float32 compute',
         'fp16Cost': fp16_cost,

@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bsq import PHASES, BSQCodec, ms_ssim  # noqa: E402
+from model import checkpoint_weights  # noqa: E402
 from export import OPSET, check_image, export_graph, finish_export, stage_files, write_f32  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,6 +70,8 @@ def main():
     ap.add_argument('--id', default=None)
     ap.add_argument('--no-check', action='store_true')
     ap.add_argument('--fp32', action='store_true')
+    ap.add_argument('--weights', choices=['ema', 'raw'], default='ema',
+                    help='the moving average of the weights when the checkpoint has one (default), or the raw weights')
     ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'))
     args = ap.parse_args()
     codec_id = args.id or os.path.basename(os.path.normpath(args.out))
@@ -76,7 +79,7 @@ def main():
     if ck.get('kind') != 'bsq':
         raise SystemExit(f'{args.ckpt} is not a BSQ checkpoint')
     model = BSQCodec(**ck['config'])
-    model.load_state_dict(ck['model'])
+    model.load_state_dict(checkpoint_weights(ck, args.weights))
     model.eval()
     fp16_cost = None if args.fp32 else fp16_round(model, args.val)
 
@@ -127,7 +130,8 @@ def main():
         'colour': {'space': 'srgb', 'matrix': 'rgb', 'range': 'full', 'bitDepth': 8, 'layout': 'NCHW float32 in [0,1]'},
         'files': files,
         'modelHash': model_hash,
-        'training': {k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
+        'training': {**{k: meta.get(k) for k in ('step', 'cpu_hours', 'gpu_hours', 'wall_hours', 'samples')},
+                     'weights': 'moving average' if args.weights == 'ema' and ck.get('ema') is not None else 'raw'},
         'init': meta.get('init'),
         'opset': OPSET,
         'weights': 'float32' if args.fp32 else 'float16 storage, float32 compute',

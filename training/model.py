@@ -302,11 +302,22 @@ def rd_terms(model, x, q):
     return bpp, mse, x_hat
 
 
-def load_frozen(path):
-    """An image codec checkpoint (train.py format) as a frozen model in eval mode, and the checkpoint."""
+def checkpoint_weights(ck, which='ema'):
+    """The weights of a train.py checkpoint: the exponential moving average of the weights
+    (`ema`, what is exported and shipped) when the checkpoint has one, else the raw weights.
+    which='raw' always gives the raw weights."""
+    if which == 'ema' and ck.get('ema') is not None:
+        raw = ck['model']
+        return {k: v.to(raw[k].dtype) for k, v in ck['ema'].items()}
+    return ck['model']
+
+
+def load_frozen(path, which='ema'):
+    """An image codec checkpoint (train.py format) as a frozen model in eval mode, and the
+    checkpoint; the averaged weights when it has them (see checkpoint_weights)."""
     ck = torch.load(path, map_location='cpu')
     model = ImageCodec(**ck['config'])
-    model.load_state_dict(ck['model'])
+    model.load_state_dict(checkpoint_weights(ck, which))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
