@@ -18,7 +18,8 @@
  * Writes bench/results/progressive.json and progressive-rd.svg (progressive.quick.* with
  * --quick, progressive.custom.* with fewer images or other --data). Run: npm run build &&
  * npm run bench:progressive [-- --quick] [--images N] [--ablation N] [--codec ID|DIR] [--data DIR]
- * [--quality Q] (the progressive files' quality, default 100)
+ * [--quality Q] (the progressive files' quality, default 100) [--passes F,F.. | checkerboard] (how
+ * each plane is split into CRR passes; default: what the codec's heads were trained for)
  * --data takes any folder of PNG images, e.g. held-out training photos to compare two sets of
  * heads on without looking at Kodak.
  */
@@ -98,8 +99,11 @@ async function main() {
       codec: { type: 'string', default: DEFAULT_PROGRESSIVE_CODEC },
       ablation: { type: 'string' },
       quality: { type: 'string', default: '100' },
+      passes: { type: 'string' },
     },
   });
+  // the split of each plane into CRR passes: the codec's default, or e.g. --passes 0.25 / checkerboard
+  const passes = values.passes === undefined ? undefined : values.passes === 'checkerboard' ? ('checkerboard' as const) : values.passes.split(',').filter(Boolean).map(Number);
   const progressiveQuality = Number(values.quality);
   const quick = values.quick ?? false;
   const budgets = quick ? QUICK_BUDGETS : BUDGETS;
@@ -120,10 +124,10 @@ async function main() {
     const pixels = frame.width * frame.height;
     const ref: Pixels = frame;
     let t = performance.now();
-    const withCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality })).bytes;
+    const withCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality, passes })).bytes;
     const encCrr = performance.now() - t;
     t = performance.now();
-    const noCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality, crr: false })).bytes;
+    const noCrr = (await encodeWithInfo(path, { codec, progressive: true, quality: progressiveQuality, crr: false, passes })).bytes;
     const encNo = performance.now() - t;
     const cuts = { ctc: [], crr: [], cdr: [], plain: [], jpeg: [] } as Record<VariantId | 'jpeg', CutRecord[]>;
     const decodeMs: number[] = [];
@@ -243,7 +247,7 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const result = {
     date: new Date().toISOString(),
-    command: `npm run bench:progressive${quick ? ' -- --quick' : ''}`,
+    command: `npm run bench:progressive${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
     codec,
     images: records.length,
     budgets,

@@ -47,6 +47,12 @@ export interface EncodeOptions {
   /** Progressive only: code with the CRR context head (default true). */
   crr?: boolean;
   /**
+   * Progressive only: how each trit-plane is split into passes, the CRR head running before
+   * each: increasing fractions in (0, 1) of the plane's elements in rank order (e.g. [0.25]),
+   * or 'checkerboard' (the format 1 split). Default: what the codec's heads were trained for.
+   */
+  passes?: 'checkerboard' | number[];
+  /**
    * 'bsq': code binary spherical quantization tokens (codec nc-bsq), a mode for very low
    * rates. The rate is set by the number of bit groups kept: `groups`, or from `quality`
    * (1 group at 1, all at 100), or by rate control; by default all groups.
@@ -212,6 +218,7 @@ export function checkEncodeOptions(o: EncodeOptions): void {
   if (o.groups !== undefined && o.mode !== 'bsq') throw new InvalidOptionError("Expected groups only with mode: 'bsq'");
   if (o.mode === 'bsq' && o.progressive === true) throw new InvalidOptionError("Expected at most one of progressive and mode: 'bsq' but received both");
   if (o.crr !== undefined && o.progressive !== true) throw new InvalidOptionError('Expected crr only with progressive: true');
+  if (o.passes !== undefined && o.progressive !== true) throw new InvalidOptionError('Expected passes only with progressive: true');
   if (o.targetBpp !== undefined && o.targetBytes !== undefined) {
     throw new InvalidOptionError('Expected at most one of targetBpp and targetBytes but received both');
   }
@@ -261,7 +268,7 @@ export async function encodeWithInfo(input: ImageInput, options: EncodeOptions =
   if (options.progressive) {
     const codec = await getCodec(options.codec ?? DEFAULT_PROGRESSIVE_CODEC, options.threads);
     const quality = options.quality ?? 100;
-    let bytes = await new ProgressiveCoder(codec).encode(frame, { quality, tileSize: options.tileSize, crr: options.crr, signal: options.signal });
+    let bytes = await new ProgressiveCoder(codec).encode(frame, { quality, tileSize: options.tileSize, crr: options.crr, passes: options.passes, signal: options.signal });
     let targetMet: boolean | undefined;
     if (target !== undefined) {
       // a progressive file reaches any size below its own by cutting it

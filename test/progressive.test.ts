@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs, decode, encodeWithInfo, getCodec, truncate } from '../src/api.js';
 import { readContainer, writeContainer } from '../src/bitstream/container.js';
 import { inspect } from '../src/bitstream/inspect.js';
+import { decodeProgressiveInfo, encodeProgressiveInfo } from '../src/bitstream/progressive-info.js';
 import { UnitType } from '../src/bitstream/units.js';
 import { ProgressiveCoder, readProgressive } from '../src/codec/progressive.js';
 import { loadRans, referenceRans } from '../src/coder/index.js';
@@ -108,6 +109,34 @@ describe('container prefixes', () => {
     const bad = file.slice();
     bad[readContainer(file).units[1].payloadOffset + 5] ^= 1;
     expect(() => readContainer(bad, undefined, { allowTruncation: true })).toThrow(/CRC mismatch/);
+  });
+});
+
+describe('PROGRESSIVE_INFO unit', () => {
+  it('writes version 1 for checkerboard passes and 2 for ranked ones, and reads both', () => {
+    const v1 = encodeProgressiveInfo({ planes: 7, crr: true, passes: 'checkerboard' });
+    expect([...v1]).toEqual([1, 1, 7]);
+    expect(decodeProgressiveInfo(v1)).toEqual({ planes: 7, crr: true, passes: 'checkerboard' });
+    const v2 = encodeProgressiveInfo({ planes: 5, crr: false, passes: [3277, 39322] });
+    expect([...v2]).toEqual([2, 0, 5, 3, 3277 & 255, 3277 >> 8, 39322 & 255, 39322 >> 8]);
+    expect(decodeProgressiveInfo(v2)).toEqual({ planes: 5, crr: false, passes: [3277, 39322] });
+    expect(decodeProgressiveInfo(Uint8Array.of(2, 1, 5, 1))).toEqual({ planes: 5, crr: true, passes: [] });
+  });
+
+  it('rejects unknown versions, bad pass counts and splits that do not increase', () => {
+    for (const bad of [
+      [3, 1, 5],
+      [2, 1, 5],
+      [2, 1, 5, 0],
+      [2, 1, 5, 9, ...new Array(16).fill(1)],
+      [2, 1, 5, 3, 0, 16, 0, 8],
+      [2, 1, 5, 2, 0, 0],
+      [2, 1, 5, 2, 0, 16, 7],
+      [1, 1, 7, 0],
+    ]) {
+      expect(() => decodeProgressiveInfo(Uint8Array.from(bad)), JSON.stringify(bad)).toThrow(BitstreamError);
+    }
+    expect(() => encodeProgressiveInfo({ planes: 5, crr: true, passes: [500, 400] })).toThrow(RangeError);
   });
 });
 
@@ -281,6 +310,31 @@ describe('progressive codec (nc-prog)', () => {
     expect(prev).toBeGreaterThan(26);
   }, 60_000);
 
+  it('ranked and checkerboard passes: the same image from the whole file, every prefix decodes', async () => {
+    const files = new Map<string, Uint8Array>();
+    for (const passes of ['checkerboard', [], [0.25], [0.05, 0.15, 0.35, 0.6]] as const) {
+      const f = (await encodeWithInfo(PHOTO, { progressive: true, passes: passes as 'checkerboard' | number[] })).bytes;
+      files.set(JSON.stringify(passes), f);
+      const info = inspect(f).progressive!;
+      expect(info.passes).toEqual(passes === 'checkerboard' ? 'checkerboard' : passes.map((v) => Math.round(v * 65536)));
+      // every element ends with the same trits whatever the order: the same reconstruction
+      const d = await decode(f);
+      expect(Buffer.compare(Buffer.from(d.data), Buffer.from(whole.data)), JSON.stringify(passes)).toBe(0);
+      let prev = 0;
+      for (const frac of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+        const q = psnr(await decode(f, { bytes: Math.round(f.length * frac) }), photo);
+        expect(q, `${JSON.stringify(passes)} at ${frac}`).toBeGreaterThanOrEqual(prev - 0.05);
+        prev = Math.max(prev, q);
+      }
+    }
+    // the split changes the coding order, so the files differ
+    expect(new Set([...files.values()].map((f) => Buffer.from(f).toString('base64'))).size).toBe(4);
+    for (const bad of [[0.5, 0.25], [0], [1], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 'rows']) {
+      await expect(encodeWithInfo(PHOTO, { progressive: true, passes: bad as number[] }), JSON.stringify(bad)).rejects.toThrow(InvalidOptionError);
+    }
+    await expect(encodeWithInfo(PHOTO, { passes: [0.25] })).rejects.toThrow(InvalidOptionError);
+  }, 120_000);
+
   it('a byte target cuts the file to the target', async () => {
     const r = await encodeWithInfo(PHOTO, { progressive: true, targetBytes: 3000 });
     expect(r.bytes.length).toBeLessThanOrEqual(3000);
@@ -354,7 +408,7 @@ describe('CLI: progressive files', () => {
     expect(codec(['encode', '--progressive', PHOTO, 'p.ncdc']).status).toBe(0);
     const size = readFileSync(join(dir, 'p.ncdc')).length;
     const info = codec(['info', 'p.ncdc']);
-    expect(info.stdout).toMatch(/progressive +\d+ trit-planes, CRR/);
+    expect(info.stdout).toMatch(/progressive +\d+ trit-planes, (checkerboard passes|\d ranked pass(es)?( \(split at [0-9.%, ]+\))?) per plane, CRR/);
     const dec = codec(['decode', '--json', '--bytes', String(Math.round(size / 4)), 'p.ncdc', 'quarter.png']);
     expect(dec.status).toBe(0);
     const report = JSON.parse(dec.stdout);

@@ -373,6 +373,9 @@ def main():
             'crr': 'next trit from N(scale * shift, scale * exp(clamp(log_scale, -3, 3))) over the interval thirds',
             'cdr': 'yhat += 0.5 * min(W, 2 * scale) * delta for unfinished elements (interval width W > 1)',
             'heads': {k: prog_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'samples', 'seed', 'cpu_seconds')},
+            # the split of a plane into CRR passes that the heads were trained for, and that new
+            # files use by default: cumulative fractions by rank, or the checkerboard of format 1
+            'passes': prog_meta.get('passes', 'checkerboard'),
         }
     if temporal_meta is not None:
         manifest['method'] += '; P-frames: block motion, temporal prior over g_a of the motion-compensated previous frame'

@@ -7,11 +7,15 @@ plane by plane. Three small heads are trained here on a frozen backbone checkpoi
 - prog_param: hyperprior features -> (mean, scale) for every channel. The slice/checkerboard
   context of the non-progressive mode needs fully decoded neighbours, which a progressive
   decoder never has, so the progressive entropy model conditions on the hyperprior only.
-- prog_crr (context-based rate reduction): each plane is coded in two checkerboard passes,
-  anchors ((row + col) even) then the others. Before each pass but the very first, from the
-  decoded state of every element (the previous planes, plus this plane's anchors in the
-  second pass), it predicts a corrected Gaussian (mean shift, scale factor) whose mass over
-  the three thirds of each interval gives the next trit's probabilities.
+- prog_crr (context-based rate reduction): each plane is coded in passes. With --passes
+  0.25 (the default; the decoder reads the fractions from the file) the first pass codes the
+  quarter of the plane's elements with the highest expected distortion reduction per bit,
+  the second the rest, so the order over the whole plane stays close to that ranking and a
+  cut inside a plane loses little; --passes checkerboard is the older split, anchors
+  ((row + col) even) then the others. Before each pass but the very first, from the decoded
+  state of every element (the previous planes, plus what this plane's earlier passes
+  refined), it predicts a corrected Gaussian (mean shift, scale factor) whose mass over the
+  three thirds of each interval gives the next trit's probabilities.
 - prog_cdr (context-based distortion reduction): from any partial state, corrects the
   reconstruction (the conditional mean of each element's interval) before g_s.
 
@@ -149,6 +153,51 @@ def trit_bits(s, lo, W, mu, sig):
     return bits
 
 
+def priority(lo, W, sig, w):
+    """Expected distortion reduction per bit of each element's next trit under N(0, sig) on
+    its interval [lo, lo + W - 1] (as src/quant/tritplane.ts ranks a plane, there with the
+    coding tables' probabilities): w * sig^2 * (variance of the thirds' means) / (bits of the
+    trit). Elements whose middle third holds all the mass rank last (0)."""
+    t = W // 3
+    e = [(lo - 0.5 + i * t) / sig for i in range(4)]
+    m = [gauss_mass(e[i], e[i + 1]) for i in range(3)]
+    tot = (m[0] + m[1] + m[2]).clamp_min(1e-30)
+    f = [torch.exp(-0.5 * x * x) * INV_SQRT_2PI for x in e]
+    s2 = sum((f[i] - f[i + 1]) ** 2 / m[i].clamp_min(1e-30) for i in range(3))
+    mean = (f[0] - f[3]) / tot
+    dD = (s2 / tot - mean * mean).clamp_min(0)
+    p_out = ((m[0] + m[2]) / tot).clamp(PROB_MIN, 1 - PROB_MIN)
+    p_up = (m[2] / (m[0] + m[2]).clamp_min(1e-30)).clamp(PROB_MIN, 1 - PROB_MIN)
+    H = lambda p: -(p * torch.log2(p) + (1 - p) * torch.log2(1 - p))  # noqa: E731
+    dR = (H(p_out) + p_out * H(p_up)).clamp_min(1e-9)
+    prio = w * sig * sig * dD / dR
+    free = (e[1] < -8.5) & (e[2] > 8.5)
+    return torch.where(free, torch.zeros_like(prio), prio)
+
+
+def top_fraction(prio, frac):
+    """Mask of the round(frac * n) highest-priority elements of each sample."""
+    B = prio.shape[0]
+    flat = prio.reshape(B, -1)
+    n = flat.shape[1]
+    k = int(round(frac * n))
+    mask = torch.zeros_like(flat, dtype=torch.bool)
+    if k > 0:
+        idx = flat.topk(min(k, n), dim=1).indices
+        mask.scatter_(1, idx, True)
+    return mask.view_as(prio)
+
+
+def parse_passes(text):
+    """'checkerboard', or cumulative fractions of a plane after each pass but the last ('0.25')."""
+    if text == 'checkerboard':
+        return 'checkerboard'
+    fr = [float(v) for v in text.split(',') if v.strip()]
+    if not fr or any(not 0 < a < 1 for a in fr) or fr != sorted(set(fr)):
+        raise SystemExit(f'--passes needs increasing fractions in (0, 1), or checkerboard; got {text!r}')
+    return fr
+
+
 @torch.no_grad()
 def precompute(model, crops, n, batch, rng):
     K = len(model.lambdas)
@@ -188,9 +237,14 @@ def main():
     ap.add_argument('--init', default=None, help='heads checkpoint to start from (continue training)')
     ap.add_argument('--stages', default='param,crr,cdr', help='heads to train; the others come from --init')
     ap.add_argument('--fresh', default='', help='heads to train from scratch even with --init')
+    ap.add_argument('--passes', default='0.25',
+                    help='how a plane is split into CRR passes: cumulative fractions by expected distortion '
+                         'reduction per bit (e.g. 0.25 or 0.1,0.4), or checkerboard (the older format)')
     ap.add_argument('--cdr-loss', choices=['latent', 'image'], default='latent',
                     help='CDR objective: squared error in y, or image MSE through the frozen g_s (128x128 windows)')
     args = ap.parse_args()
+    passes = parse_passes(args.passes)
+    n_passes = 2 if passes == 'checkerboard' else len(passes) + 1
     if args.smoke:
         args.steps, args.samples, args.batch = [4, 4, 4], 8, 2
     torch.set_num_threads(args.threads)
@@ -284,22 +338,39 @@ def main():
             lo1, hi1, _ = interval(s, L, k + 1)
             # half the states sit on a plane boundary, as a decoder's do after every plane
             frac = float(rng.random()) if rng.random() < 0.5 else 0.0
-            adv = torch.rand_like(s) < frac
+            if passes == 'checkerboard':
+                adv = torch.rand_like(s) < frac
+            else:
+                # a cut inside a plane has refined the elements that rank first
+                adv = top_fraction(priority(lo.float(), W, SC[b], w), frac)
             lo = torch.where(adv, lo1, lo)
             hi = torch.where(adv, hi1, hi)
         return s, lo, hi, W
 
-    # --- 2. CRR, over the two checkerboard passes of each plane: anchors ((row + col) even)
-    # first, seeing the state after the previous plane; then the others, also seeing the
-    # anchors' trits of this plane
-    def crr_state(s, L, k, pas):
+    # --- 2. CRR, on the state before each pass of a plane (the earlier planes, plus what this
+    # plane's earlier passes refined); it predicts the next trit of the elements still to come
+    def crr_state(s, L, k, pas, sc, frac=None):
+        """The state before pass `pas` of plane k and the elements that pass codes; with
+        `frac`, the state after the top `frac` of the plane, and every element left."""
         lo, hi, W = interval(s, L, k)
-        anchor = checkerboard(s.shape[2], s.shape[3], s.device).bool().expand_as(s)
-        if pas == 1:
-            lo1, hi1, _ = interval(s, L, k + 1)
-            lo = torch.where(anchor, lo1, lo)
-            hi = torch.where(anchor, hi1, hi)
-        target = anchor if pas == 0 else ~anchor
+        if passes == 'checkerboard':
+            done = checkerboard(s.shape[2], s.shape[3], s.device).bool().expand_as(s)
+            target = done if pas == 0 else ~done
+            if pas == 0:
+                return lo, hi, W, target
+        else:
+            # the ranking at the plane's start (hyperprior Gaussian; the coder's also uses CRR)
+            prio = priority(lo.float(), W, sc, w)
+            if frac is not None:
+                done = top_fraction(prio, frac)
+                target = ~done
+            else:
+                done = top_fraction(prio, passes[pas - 1]) if pas > 0 else torch.zeros_like(s, dtype=torch.bool)
+                upto = top_fraction(prio, passes[pas]) if pas < len(passes) else torch.ones_like(s, dtype=torch.bool)
+                target = upto & ~done
+        lo1, hi1, _ = interval(s, L, k + 1)
+        lo = torch.where(done, lo1, lo)
+        hi = torch.where(done, hi1, hi)
         return lo, hi, W, target
 
     def crr_bits(s, mu, sc, lo, hi, W, target, net):
@@ -317,10 +388,15 @@ def main():
         b = next(it)
         s = S[b]
         L = max(planes_for(s), 2)
-        k, pas = 0, 0
-        while k == 0 and pas == 0:
-            k, pas = int(rng.integers(0, L)), int(rng.integers(0, 2))
-        lo, hi, W, target = crr_state(s, L, k, pas)
+        k, pas, frac = 0, 0, None
+        if passes == 'checkerboard':
+            while k == 0 and pas == 0:
+                k, pas = int(rng.integers(0, L)), int(rng.integers(0, n_passes))
+        else:
+            # any split of a plane into passes: a plane's start, or after a random top fraction
+            k = int(rng.integers(0, L))
+            frac = 0.0 if k > 0 and rng.random() < 0.3 else float(rng.uniform(0.05, 0.95))
+        lo, hi, W, target = crr_state(s, L, k, pas, SC[b], frac)
         ref, active = crr_bits(s, MU[b], SC[b], lo, hi, W, target, crr)
         loss = (ref * active).sum() / active.sum().clamp_min(1)
         opt.zero_grad()
@@ -334,15 +410,15 @@ def main():
                 L = planes_for(vS)
                 tot_b = tot_r = 0.0
                 for k in range(L):
-                    for pas in (0, 1):
+                    for pas in range(n_passes):
                         if k == 0 and pas == 0:
                             continue
-                        lo, hi, W, target = crr_state(vS, L, k, pas)
+                        lo, hi, W, target = crr_state(vS, L, k, pas, vsc)
                         base, act = crr_bits(vS, vmu, vsc, lo, hi, W, target, None)
                         ref, _ = crr_bits(vS, vmu, vsc, lo, hi, W, target, crr)
                         tot_b += float((base * act).sum())
                         tot_r += float((ref * act).sum())
-            log({'head': 'crr', 'step': step, 'train_bits': float(loss), 'val_saving_checkerboard': 1 - tot_r / max(tot_b, 1e-9)})
+            log({'head': 'crr', 'step': step, 'train_bits': float(loss), 'passes': args.passes, 'val_saving': 1 - tot_r / max(tot_b, 1e-9)})
     crr.eval()
 
     # --- 3. CDR: weighted squared error in y (proportional to the error in y' / gain)
@@ -380,7 +456,7 @@ def main():
             log({'head': 'cdr', 'step': step, 'train_mse_ratio': float(loss / base.clamp_min(1e-12))})
 
     heads = {'param': param.state_dict(), 'crr': crr.state_dict(), 'cdr': cdr.state_dict()}
-    meta = {'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'),
+    meta = {'passes': args.passes, 'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'),
             'backbone_cpu_hours': ck['meta'].get('cpu_hours'), 'M': M, 'steps': args.steps,
             'samples': args.samples, 'seed': args.seed, 'cpu_seconds': time.process_time()}
     tmp = args.out + '.tmp'

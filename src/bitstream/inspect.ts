@@ -4,7 +4,7 @@
 import { decodeCodingParams } from './coding-params.js';
 import { readContainer, toHex } from './container.js';
 import { decodeBsqInfo } from './bsq-info.js';
-import { decodeProgressiveInfo } from './progressive-info.js';
+import { decodeProgressiveInfo, type ProgressiveInfo } from './progressive-info.js';
 import { decodeImageInfo, type ImageInfo } from './image-info.js';
 import type { Limits } from './limits.js';
 import { UnitType } from './units.js';
@@ -54,7 +54,7 @@ export interface ContainerSummary {
   /** Units in file order, END excluded (for a cut progressive file, the cut unit last). */
   readonly units: readonly UnitSummary[];
   /** For a progressive file: its trit-plane count, whether CRR coded it, and whether the file is whole. */
-  readonly progressive: { readonly planes: number; readonly crr: boolean; readonly complete: boolean } | null;
+  readonly progressive: (ProgressiveInfo & { readonly complete: boolean }) | null;
   /** For a BSQ file: bits per token of the model, bits per group, groups coded and tokens. */
   readonly bsq: { readonly d: number; readonly groupBits: number; readonly groups: number; readonly tokens: number | null } | null;
 }

@@ -17,7 +17,7 @@
  * element is reconstructed from the conditional mean of the interval it is known to lie
  * in, refined by prog_cdr.
  */
-import { decodeProgressiveInfo, encodeProgressiveInfo, MAX_TRIT_PLANES, type ProgressiveInfo } from '../bitstream/progressive-info.js';
+import { checkSplits, decodeProgressiveInfo, encodeProgressiveInfo, MAX_TRIT_PLANES, type ProgressiveInfo } from '../bitstream/progressive-info.js';
 import { decodeCodingParams } from '../bitstream/coding-params.js';
 import { checkModel, readContainer, writeContainer, type Container, type ContainerUnit, type UnitInput } from '../bitstream/container.js';
 import { crc32 } from '../bitstream/crc32.js';
@@ -41,8 +41,16 @@ export interface ProgressiveEncodeOptions {
   quality?: number;
   /** Tile side in pixels, a multiple of the codec's padding factor. */
   tileSize?: number;
-  /** Code planes after the first with the CRR head's probabilities (default true). */
+  /** Code passes after the very first with the CRR head's probabilities (default true). */
   crr?: boolean;
+  /**
+   * How each plane is split into passes (the CRR head runs before each): fractions of the
+   * plane, increasing in (0, 1), at which a pass ends and the rest is ranked again, e.g.
+   * [0.25]; [] for one pass per plane; 'checkerboard' for the version 1 split (anchors,
+   * then the others). Default: what the codec's heads were trained for (its manifest's
+   * progressive.passes), else 'checkerboard'.
+   */
+  passes?: 'checkerboard' | readonly number[];
   signal?: AbortSignal;
 }
 
@@ -98,6 +106,8 @@ interface TileState {
   w: number;
   /** Elements of the two checkerboard passes: anchors ((row + col) even in y), then the others. */
   passes: [Int32Array, Int32Array];
+  /** Ranked passes: the elements of the current plane not coded yet. */
+  remaining?: Int32Array;
   mean: Float32Array;
   scale: Float32Array;
   lo: Int32Array;
@@ -127,6 +137,33 @@ export class ProgressiveCoder {
     return this.codec.bundle.manifest.config.M;
   }
 
+  /**
+   * The pass split of new files: the option (fractions of a plane), else the split the
+   * codec's heads were trained for (manifest progressive.passes, e.g. "0.25"), else the
+   * checkerboard split of version 1 files.
+   */
+  private passSplits(option: ProgressiveEncodeOptions['passes']): ProgressiveInfo['passes'] {
+    let fractions: readonly number[] | 'checkerboard';
+    if (option === undefined) {
+      const trained = (this.codec.bundle.manifest as { progressive?: { passes?: unknown } }).progressive?.passes;
+      if (typeof trained !== 'string' || trained === 'checkerboard') return 'checkerboard';
+      fractions = trained.split(',').map(Number);
+    } else if (option === 'checkerboard') {
+      return 'checkerboard';
+    } else if (Array.isArray(option)) {
+      fractions = option;
+    } else {
+      throw invalidOption("'checkerboard' or an array of increasing fractions in (0, 1)", 'passes', option);
+    }
+    const splits = fractions.map((f) => (typeof f === 'number' && f > 0 && f < 1 ? Math.min(65535, Math.max(1, Math.round(f * 65536))) : NaN));
+    try {
+      checkSplits(splits);
+    } catch {
+      throw invalidOption('increasing fractions in (0, 1), at most 7', 'passes', option ?? fractions);
+    }
+    return splits;
+  }
+
   /** Squared inverse gain per channel at a quality: the weight of a y' error in y. */
   private weights(quality100: number): Float32Array {
     const { invGain } = this.codec.gains(quality100 / 100);
@@ -141,10 +178,29 @@ export class ProgressiveCoder {
   }
 
   /**
-   * The coding model of one checkerboard pass of a plane, from the state before it: the
-   * previous planes, plus this plane's anchors for the second pass.
+   * The coding model of one pass of a plane, from the state before it: the previous planes,
+   * plus what this plane's earlier passes refined. `model.order` lists the pass's elements
+   * in coding order. Checkerboard passes are the anchors, then the others; ranked passes
+   * take the next elements of the plane by expected distortion reduction per bit.
    */
-  private async model(st: TileState, plane: number, pass: 0 | 1, L: number, crr: boolean, weight: Float32Array, signal?: AbortSignal): Promise<PlaneModel> {
+  private async model(st: TileState, plane: number, pass: number, L: number, info: ProgressiveInfo, weight: Float32Array, signal?: AbortSignal): Promise<PlaneModel> {
+    const { crr, passes } = info;
+    let subset: Int32Array;
+    let take = -1;
+    if (passes === 'checkerboard') {
+      subset = st.passes[pass];
+    } else {
+      const n = st.lo.length;
+      if (pass === 0) {
+        st.remaining = new Int32Array(n);
+        for (let e = 0; e < n; e++) st.remaining[e] = e;
+      }
+      const end = (j: number) => (j < 0 ? 0 : j < passes.length ? Math.floor((n * passes[j]) / 65536) : n);
+      take = end(pass) - end(pass - 1);
+      subset = st.remaining!;
+      // a pass with no elements (a tiny tile) needs no model
+      if (take === 0) return { order: new Int32Array(0), outer: new Int32Array(0), upper: new Int32Array(0) };
+    }
     let shift: Float32Array | undefined;
     let logScale: Float32Array | undefined;
     if (crr && (plane > 0 || pass > 0)) {
@@ -153,7 +209,15 @@ export class ProgressiveCoder {
       shift = out.shift.data;
       logScale = out.log_scale.data;
     }
-    return planeModel({ lo: st.lo, width: POW3[L - plane], scale: st.scale, hw: st.h * st.w, weight, shift, logScale, subset: st.passes[pass] });
+    const m = planeModel({ lo: st.lo, width: POW3[L - plane], scale: st.scale, hw: st.h * st.w, weight, shift, logScale, subset });
+    if (take < 0) return m;
+    st.remaining = m.order.slice(take);
+    return { order: m.order.subarray(0, take), outer: m.outer, upper: m.upper };
+  }
+
+  /** Passes per plane. */
+  private static passCount(info: ProgressiveInfo): number {
+    return info.passes === 'checkerboard' ? 2 : info.passes.length + 1;
   }
 
   /** A tile's starting state: z from its stream, or every value at its prior's mode without one; then the hyperprior. */
@@ -182,16 +246,16 @@ export class ProgressiveCoder {
    * Decodes one plane unit of a tile (both checkerboard passes) as far as its bytes go;
    * returns the number of elements refined.
    */
-  private async decodePlaneUnit(payload: Uint8Array, st: TileState, p: number, L: number, crr: boolean, weight: Float32Array, third: number, signal?: AbortSignal): Promise<number> {
+  private async decodePlaneUnit(payload: Uint8Array, st: TileState, p: number, L: number, info: ProgressiveInfo, weight: Float32Array, third: number, signal?: AbortSignal): Promise<number> {
     if (payload.length < 16) return 0;
     const dec = this.codec.rans.createDecoder(payload);
     try {
       let done = 0;
-      for (const pass of [0, 1] as const) {
+      for (let pass = 0; pass < ProgressiveCoder.passCount(info); pass++) {
         throwIfAborted(signal);
-        const model = await this.model(st, p, pass, L, crr, weight, signal);
+        const model = await this.model(st, p, pass, L, info, weight, signal);
         const got = decodePlane(dec, model, st, third, tritTables().tables);
-        st.pending.push(st.passes[pass]);
+        st.pending.push(model.order);
         done += got;
         if (got < model.order.length) break;
       }
@@ -201,15 +265,15 @@ export class ProgressiveCoder {
     }
   }
 
-  /** Codes plane p of a tile, both checkerboard passes, into one rANS stream; advances the state. */
-  private async encodePlaneUnit(st: TileState & { s: Int32Array }, p: number, L: number, crr: boolean, weight: Float32Array, signal?: AbortSignal): Promise<Uint8Array> {
+  /** Codes plane p of a tile, all its passes, into one rANS stream; advances the state. */
+  private async encodePlaneUnit(st: TileState & { s: Int32Array }, p: number, L: number, info: ProgressiveInfo, weight: Float32Array, signal?: AbortSignal): Promise<Uint8Array> {
     const { tables } = tritTables();
     const third = POW3[L - p - 1];
     const enc = this.codec.rans.createEncoder();
     try {
-      for (const pass of [0, 1] as const) {
+      for (let pass = 0; pass < ProgressiveCoder.passCount(info); pass++) {
         throwIfAborted(signal);
-        const m = await this.model(st, p, pass, L, crr, weight, signal);
+        const m = await this.model(st, p, pass, L, info, weight, signal);
         const n = m.order.length;
         for (let c0 = 0; c0 < n; c0 += TRIT_CHUNK) {
           // the chunk's "outer third?" decisions, then "upper third?" for the outer ones
@@ -233,7 +297,7 @@ export class ProgressiveCoder {
           enc.encodeWithIndexes(a, ia, tables);
           if (b.length) enc.encodeWithIndexes(Int32Array.from(b), Int32Array.from(ib), tables);
         }
-        st.pending.push(st.passes[pass]);
+        st.pending.push(m.order);
       }
       return enc.flush();
     } finally {
@@ -248,6 +312,7 @@ export class ProgressiveCoder {
     const crr = options.crr ?? true;
     const signal = options.signal;
     const quality100 = Math.round(quality * 100);
+    const passes = this.passSplits(options.passes);
     const codec = this.codec;
     const plan = codec.plan(frame, options);
     const { gain } = codec.gains(quality100 / 100);
@@ -290,11 +355,12 @@ export class ProgressiveCoder {
       st.rem.fill(L);
     }
     const planeUnits: Uint8Array[] = [];
+    const info: ProgressiveInfo = { planes: L, crr, passes };
     for (let p = 0; p < L; p++) {
-      for (const st of tiles) planeUnits.push(await this.encodePlaneUnit(st, p, L, crr, weight, signal));
+      for (const st of tiles) planeUnits.push(await this.encodePlaneUnit(st, p, L, info, weight, signal));
     }
     const units: UnitInput[] = imageHeaderUnits(frame, quality100, plan.tileSize, codec.rans);
-    units.push({ type: UnitType.PROGRESSIVE_INFO, payload: encodeProgressiveInfo({ planes: L, crr }) });
+    units.push({ type: UnitType.PROGRESSIVE_INFO, payload: encodeProgressiveInfo(info) });
     for (const z of zUnits) units.push({ type: UnitType.Z_STREAM, payload: z });
     for (const u of planeUnits) units.push({ type: UnitType.PROGRESSIVE_PLANE, payload: u });
     return writeContainer({ codecId: codec.id, modelHash: codec.bundle.hashPrefix, units });
@@ -374,7 +440,7 @@ export class ProgressiveCoder {
         const unit = planeUnits[p * T + ti];
         if (!unit) break;
         const third = POW3[L - p - 1];
-        const done = await this.decodePlaneUnit(unit.payload, st, p, L, progressive.crr, weight, third, signal);
+        const done = await this.decodePlaneUnit(unit.payload, st, p, L, progressive, weight, third, signal);
         decodedTrits += done;
         if (done < n) break;
         full++;

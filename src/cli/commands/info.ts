@@ -46,7 +46,11 @@ export function formatSummary(file: string, s: ContainerSummary): string {
   if (s.coding) lines.push(`coding      ${describeCoding(s.coding)}`);
   if (s.progressive) {
     const p = s.progressive;
-    lines.push(`progressive ${p.planes} trit-planes, ${p.crr ? 'CRR context coding' : 'no CRR'}${p.complete ? '' : ', cut short (decodes to a coarser image)'}`);
+    const passes =
+      p.passes === 'checkerboard'
+        ? 'checkerboard passes'
+        : `${p.passes.length + 1} ranked pass${p.passes.length ? 'es' : ''}${p.passes.length ? ` (split at ${p.passes.map((v) => `${((100 * v) / 65536).toFixed(1)}%`).join(', ')})` : ''}`;
+    lines.push(`progressive ${p.planes} trit-planes, ${passes} per plane, ${p.crr ? 'CRR context coding' : 'no CRR'}${p.complete ? '' : ', cut short (decodes to a coarser image)'}`);
   }
   if (s.bsq) {
     const b = s.bsq;
