@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Print the learning curve of a run as a Markdown table: validation bpp and PSNR (held-out
 training-set photos, never Kodak) at each rate index, against CPU- and GPU-hours. For a BSQ
-run (training/bsq.py) the columns are the group counts, with bpp / PSNR / MS-SSIM.
+run (training/bsq.py) the columns are the group counts, with bpp / PSNR / MS-SSIM. Rows that
+also validated the moving average of the weights (`val_ema`) show it on a second line.
 
     /usr/bin/python3 training/curve.py training/logs/nc-small.jsonl [--every 1.0]
 """
@@ -32,11 +33,13 @@ def main():
         if last is not None and hours - last < args.every and i != len(rows) - 1:
             continue
         last = hours
-        if bsq:
-            cells = ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f} / {v['msssim']:.3f}" for v in r['val'])
-        else:
-            cells = ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f}" for v in r['val'])
-        print(f"| {r['step']} | {r['cpu_hours']:.2f} | {r.get('gpu_hours', 0):.2f} | {cells} |")
+        def cells(vals):
+            if bsq:
+                return ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f} / {v['msssim']:.3f}" for v in vals)
+            return ' | '.join(f"{v['bpp']:.3f} / {v['psnr']:.2f}" for v in vals)
+        print(f"| {r['step']} | {r['cpu_hours']:.2f} | {r.get('gpu_hours', 0):.2f} | {cells(r['val'])} |")
+        if r.get('val_ema'):
+            print(f"| {r['step']} (average) | | | {cells(r['val_ema'])} |")
 
 
 if __name__ == '__main__':

@@ -210,6 +210,9 @@ def main():
     ap.add_argument('--weights', choices=['ema', 'raw'], default='ema',
                     help='the moving average of the weights when the checkpoint has one (default), or the raw weights')
     ap.add_argument('--prog', default=None, help='progressive heads checkpoint (training/progressive.py) to export with the codec')
+    ap.add_argument('--prog-passes', default=None,
+                    help="progressive: the split of a plane into CRR passes that new files use, e.g. 0.05,0.15,0.35,0.6 "
+                         "(default: the heads' own --passes)")
     ap.add_argument('--temporal', default=None, help='P-frame temporal prior checkpoint (training/temporal.py) to export with the codec')
     ap.add_argument('--val', default=os.path.join(HERE, 'cache', 'crops.npz'), help='crop cache whose validation images measure the float16 cost')
     args = ap.parse_args()
@@ -375,7 +378,7 @@ def main():
             'heads': {k: prog_meta.get(k) for k in ('backbone_sha256', 'backbone_step', 'steps', 'samples', 'seed', 'cpu_seconds')},
             # the split of a plane into CRR passes that the heads were trained for, and that new
             # files use by default: cumulative fractions by rank, or the checkerboard of format 1
-            'passes': prog_meta.get('passes', 'checkerboard'),
+            'passes': args.prog_passes or prog_meta.get('passes', 'checkerboard'),
         }
     if temporal_meta is not None:
         manifest['method'] += '; P-frames: block motion, temporal prior over g_a of the motion-compensated previous frame'
