@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import WeightAverage, adam_state_compact, load_crops, resume_or_start, setup_run, use_bf16  # noqa: E402
+from train import adam_state_compact, load_crops, resume_or_start, setup_run, start_average, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -229,8 +229,7 @@ def save_checkpoint(path, model, opt, meta, ema=None):
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     ck = {'kind': 'bsq', 'config': model.config, 'model': weights, 'opt': adam_state_compact(opt), 'meta': meta}
     if ema is not None:
-        ck['ema'] = ema.state_half()
-        ck['ema_decay'] = ema.decay
+        ck.update(ema.checkpoint_fields())
     torch.save(ck, tmp)
     os.replace(tmp, path)
 
@@ -309,13 +308,9 @@ def main():
             print(f'g_a/g_s from {args.init} (step {ck["meta"].get("step")})', flush=True)
         return model
 
-    model, opt = resume_or_start(ckpt_path, lambda cfg: BSQCodec(**cfg), args, device, meta, fresh)
+    model, opt, saved_avg = resume_or_start(ckpt_path, lambda cfg: BSQCodec(**cfg), args, device, meta, fresh)
 
-    ema = None
-    if args.ema > 0:
-        saved = torch.load(ckpt_path, map_location='cpu').get('ema') if os.path.exists(ckpt_path) else None
-        ema = WeightAverage(model, args.ema, saved)
-        print(f'weight average (decay {args.ema}) {"resumed" if saved is not None else "started from the weights"}', flush=True)
+    ema = start_average(model, args.ema, saved_avg)
 
     train, val = load_crops(args)
     model.bf16_transforms = use_bf16(args.precision, device)
@@ -346,9 +341,7 @@ def main():
                'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
         if ema is not None:
             # 'val' stays the raw weights' (comparable with older lines); 'val_ema' is what ships
-            ema.swap(model)
-            rec['val_ema'] = validate(model, val, device)
-            ema.swap(model)
+            rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device))
         logf.write(json.dumps(rec) + '\n')
         logf.flush()
         save_checkpoint(ckpt_path, model, opt, meta, ema)
