@@ -75,7 +75,10 @@ class CrrStage(torch.nn.Module):
 def load_prog_heads(path, M):
     from progressive import ProgParam, StateNet
     ck = torch.load(path, map_location='cpu')
-    heads = {'param': ProgParam(M), 'crr': StateNet(M, 2), 'cdr': StateNet(M, 1)}
+    arch = ck['meta'].get('arch', {})
+    heads = {'param': ProgParam(M), 'crr': StateNet(M, 2, **arch.get('crr', {})), 'cdr': StateNet(M, 1, **arch.get('cdr', {}))}
+    if arch.get('crr', {}).get('hyper') or arch.get('cdr', {}).get('hyper'):
+        raise SystemExit(f'{path}: heads that read the hyperprior features have no runtime support yet (src/codec/progressive.ts)')
     for k, mod in heads.items():
         mod.load_state_dict({n: t.float() for n, t in ck['heads'][k].items()})
         mod.eval()

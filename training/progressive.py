@@ -70,20 +70,24 @@ class ProgParam(nn.Module):
 
 
 class StateNet(nn.Module):
-    """State features (3M) -> `outs` x M channels; a 3x3 layer sees the spatial neighbours.
-    The last layer starts at zero, so an untrained head changes nothing."""
+    """State features (3M) -> `outs` x M channels. `depth` 3x3 layers see the spatial
+    neighbours (a (2 * depth + 1)^2 window), then two 1x1 layers. The last layer starts at
+    zero, so an untrained head changes nothing."""
 
-    def __init__(self, M, outs, hidden=160):
+    def __init__(self, M, outs, hidden=160, depth=1, hyper=False):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3 * M, hidden, 3, padding=1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(hidden, outs * M, 1))
+        layers, cin = [], (5 if hyper else 3) * M
+        for _ in range(depth):
+            layers += [nn.Conv2d(cin, hidden, 3, padding=1), nn.LeakyReLU(inplace=True)]
+            cin = hidden
+        layers += [nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(inplace=True), nn.Conv2d(hidden, outs * M, 1)]
+        self.net = nn.Sequential(*layers)
+        self.arch = {'hidden': hidden, 'depth': depth, 'hyper': hyper}
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
-    def forward(self, feat):
-        return self.net(feat)
+    def forward(self, feat, hyper=None):
+        return self.net(feat if hyper is None else torch.cat([feat, hyper], 1))
 
 
 def phi_cdf(u):
@@ -240,6 +244,10 @@ def main():
     ap.add_argument('--passes', default='0.25',
                     help='how a plane is split into CRR passes: cumulative fractions by expected distortion '
                          'reduction per bit (e.g. 0.25 or 0.1,0.4), or checkerboard (the older format)')
+    ap.add_argument('--crr-hidden', type=int, default=160, help='CRR width (a head trained from scratch)')
+    ap.add_argument('--crr-depth', type=int, default=1, help='CRR 3x3 layers (a head trained from scratch)')
+    ap.add_argument('--crr-hyper', action='store_true',
+                    help='CRR also reads the hyperprior features (2M channels; training only: no runtime support yet)')
     ap.add_argument('--cdr-loss', choices=['latent', 'image'], default='latent',
                     help='CDR objective: squared error in y, or image MSE through the frozen g_s (128x128 windows)')
     args = ap.parse_args()
@@ -285,7 +293,15 @@ def main():
 
     # --- 1. hyperprior-only entropy model
     stages = set(args.stages.split(','))
-    init = torch.load(args.init, map_location='cpu')['heads'] if args.init else None
+    init_ck = torch.load(args.init, map_location='cpu') if args.init else None
+    init = init_ck['heads'] if init_ck else None
+    init_arch = init_ck['meta'].get('arch', {}) if init_ck else {}
+
+    def arch(key, hidden, depth, hyper=False):
+        """A head's shape: its --init's, unless it is trained from scratch."""
+        if init is not None and key not in args.fresh.split(','):
+            return init_arch.get(key, {'hidden': 160, 'depth': 1})
+        return {'hidden': hidden, 'depth': depth, 'hyper': hyper}
 
     def start(mod, key):
         if init is not None and key not in args.fresh.split(','):
@@ -373,16 +389,16 @@ def main():
         hi = torch.where(done, hi1, hi)
         return lo, hi, W, target
 
-    def crr_bits(s, mu, sc, lo, hi, W, target, net):
+    def crr_bits(s, mu, sc, lo, hi, W, target, net, hyp=None):
         Wt = torch.full_like(sc, float(W))
         act = ((hi > lo) & target).float()
         if net is None:
             return trit_bits(s, lo, Wt, torch.zeros_like(sc), sc), act
         feat, _ = features(mu, sc, lo.float(), hi.float())
-        d, g = net(feat).chunk(2, 1)
+        d, g = net(feat, hyp if net.arch.get('hyper') else None).chunk(2, 1)
         return trit_bits(s, lo, Wt, sc * d, sc * torch.exp(g.clamp(-3, 3))), act
 
-    crr = start(StateNet(M, 2), 'crr')
+    crr = start(StateNet(M, 2, **arch('crr', args.crr_hidden, args.crr_depth, args.crr_hyper)), 'crr')
     opt = torch.optim.Adam(crr.parameters(), lr=args.lr / 2)
     for step in range(args.steps[1] if 'crr' in stages else 0):
         b = next(it)
@@ -397,7 +413,7 @@ def main():
             k = int(rng.integers(0, L))
             frac = 0.0 if k > 0 and rng.random() < 0.3 else float(rng.uniform(0.05, 0.95))
         lo, hi, W, target = crr_state(s, L, k, pas, SC[b], frac)
-        ref, active = crr_bits(s, MU[b], SC[b], lo, hi, W, target, crr)
+        ref, active = crr_bits(s, MU[b], SC[b], lo, hi, W, target, crr, H[b].float())
         loss = (ref * active).sum() / active.sum().clamp_min(1)
         opt.zero_grad()
         loss.backward()
@@ -415,14 +431,14 @@ def main():
                             continue
                         lo, hi, W, target = crr_state(vS, L, k, pas, vsc)
                         base, act = crr_bits(vS, vmu, vsc, lo, hi, W, target, None)
-                        ref, _ = crr_bits(vS, vmu, vsc, lo, hi, W, target, crr)
+                        ref, _ = crr_bits(vS, vmu, vsc, lo, hi, W, target, crr, vh)
                         tot_b += float((base * act).sum())
                         tot_r += float((ref * act).sum())
             log({'head': 'crr', 'step': step, 'train_bits': float(loss), 'passes': args.passes, 'val_saving': 1 - tot_r / max(tot_b, 1e-9)})
     crr.eval()
 
     # --- 3. CDR: weighted squared error in y (proportional to the error in y' / gain)
-    cdr = start(StateNet(M, 1), 'cdr')
+    cdr = start(StateNet(M, 1, **arch('cdr', 160, 1)), 'cdr')
     opt = torch.optim.Adam(cdr.parameters(), lr=args.lr / 2)
     for step in range(args.steps[2] if 'cdr' in stages else 0):
         b = next(it)
@@ -458,7 +474,8 @@ def main():
     heads = {'param': param.state_dict(), 'crr': crr.state_dict(), 'cdr': cdr.state_dict()}
     meta = {'passes': args.passes, 'backbone_sha256': backbone_sha, 'backbone_step': ck['meta'].get('step'),
             'backbone_cpu_hours': ck['meta'].get('cpu_hours'), 'M': M, 'steps': args.steps,
-            'samples': args.samples, 'seed': args.seed, 'cpu_seconds': time.process_time()}
+            'samples': args.samples, 'seed': args.seed, 'cpu_seconds': time.process_time(),
+            'arch': {'crr': crr.arch, 'cdr': cdr.arch}}
     tmp = args.out + '.tmp'
     torch.save({'heads': {k: {n: t.half() for n, t in v.items()} for k, v in heads.items()}, 'meta': meta}, tmp)
     os.replace(tmp, args.out)
