@@ -76,9 +76,9 @@ def load_prog_heads(path, M):
     from progressive import ProgParam, StateNet
     ck = torch.load(path, map_location='cpu')
     arch = ck['meta'].get('arch', {})
-    heads = {'param': ProgParam(M), 'crr': StateNet(M, 2, **arch.get('crr', {})), 'cdr': StateNet(M, 1, **arch.get('cdr', {}))}
-    if arch.get('crr', {}).get('hyper') or arch.get('cdr', {}).get('hyper'):
+    if any(a.get('hyper') for a in arch.values()):
         raise SystemExit(f'{path}: heads that read the hyperprior features have no runtime support yet (src/codec/progressive.ts)')
+    heads = {'param': ProgParam(M), 'crr': StateNet(M, 2, **arch.get('crr', {})), 'cdr': StateNet(M, 1, **arch.get('cdr', {}))}
     for k, mod in heads.items():
         mod.load_state_dict({n: t.float() for n, t in ck['heads'][k].items()})
         mod.eval()

@@ -297,14 +297,17 @@ def main():
     init = init_ck['heads'] if init_ck else None
     init_arch = init_ck['meta'].get('arch', {}) if init_ck else {}
 
+    def from_init(key):
+        return init is not None and key not in args.fresh.split(',')
+
     def arch(key, hidden, depth, hyper=False):
         """A head's shape: its --init's, unless it is trained from scratch."""
-        if init is not None and key not in args.fresh.split(','):
+        if from_init(key):
             return init_arch.get(key, {'hidden': 160, 'depth': 1})
         return {'hidden': hidden, 'depth': depth, 'hyper': hyper}
 
     def start(mod, key):
-        if init is not None and key not in args.fresh.split(','):
+        if from_init(key):
             mod.load_state_dict({n: t.float() for n, t in init[key].items()})
         return mod
 
