@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/paths.js';
+import { cliEntry } from './lib/speed.js';
 import { median, writeResult } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -42,11 +43,12 @@ interface Subject {
   decodeMs: number[];
 }
 
+const checkouts = [{ name: 'this checkout', root }, ...(values.baseline ? [{ name: 'baseline', root: resolve(values.baseline) }] : [])];
+const clis = checkouts.map((s) => cliEntry(s.root)); // throws before anything is made when one is not built
 const dir = mkdtempSync(join(tmpdir(), 'nc-bench-cli-'));
-const subjects: Subject[] = [{ name: 'this checkout', root }, ...(values.baseline ? [{ name: 'baseline', root: resolve(values.baseline) }] : [])].map((s, i) => ({
+const subjects: Subject[] = checkouts.map((s, i) => ({
   name: s.name,
-  // the bundled binary that package.json's bin names; older checkouts ran dist/src directly
-  cli: [join(s.root, 'dist', 'cli', 'main.js'), join(s.root, 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!,
+  cli: clis[i],
   coded: join(dir, `${i}.ncdc`),
   png: join(dir, `${i}.png`),
   encodeMs: [],
@@ -63,7 +65,6 @@ function timed(args: string[]): number {
 
 try {
   for (const s of subjects) {
-    if (!existsSync(s.cli)) throw new Error(`${s.cli} is missing: build that checkout first`);
     timed([s.cli, 'encode', '--quiet', '-q', quality, image, s.coded]);
     timed([s.cli, 'decode', '--quiet', s.coded, s.png]);
   }

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import adam_state_compact, load_crops, resume_or_start, setup_run, start_average, use_bf16  # noqa: E402
+from train import load_crops, resume_or_start, save_checkpoint, setup_run, start_average, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -224,16 +224,6 @@ def ms_ssim(x, y, data_range=1.0):
     return torch.stack(vals, 0).prod(0)
 
 
-def save_checkpoint(path, model, opt, meta, ema=None):
-    tmp = path + '.tmp'
-    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    ck = {'kind': 'bsq', 'config': model.config, 'model': weights, 'opt': adam_state_compact(opt), 'meta': meta}
-    if ema is not None:
-        ck.update(ema.checkpoint_fields())
-    torch.save(ck, tmp)
-    os.replace(tmp, path)
-
-
 @torch.no_grad()
 def validate(model, val, device, batch=2):
     """Per kept-group count: PSNR, MS-SSIM and context-model bits per pixel (raw bpp too)."""
@@ -344,7 +334,7 @@ def main():
             rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device))
         logf.write(json.dumps(rec) + '\n')
         logf.flush()
-        save_checkpoint(ckpt_path, model, opt, meta, ema)
+        save_checkpoint(ckpt_path, model, opt, meta, ema, kind='bsq')
         print(json.dumps(rec), flush=True)
         t0, c0 = time.time(), time.process_time()
 

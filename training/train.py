@@ -203,10 +203,14 @@ def start_average(model, decay, saved):
     return WeightAverage(model, decay, saved)
 
 
-def save_checkpoint(path, model, opt, meta, ema=None):
+def save_checkpoint(path, model, opt, meta, ema=None, kind=None):
+    """Writes the compact checkpoint atomically; `kind` marks models other than the image
+    codec (bsq.py's 'bsq')."""
     tmp = path + '.tmp'
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     ck = {'config': model.config, 'model': weights, 'opt': adam_state_compact(opt), 'meta': meta}
+    if kind is not None:
+        ck['kind'] = kind
     if ema is not None:
         ck.update(ema.checkpoint_fields())
     torch.save(ck, tmp)
@@ -279,7 +283,7 @@ def main():
         args.id = args.id if args.id != 'nc-small' else 'smoke'
     device, ckpt_path, log_path, meta = setup_run(args)
     model, opt, saved_avg = resume_or_start(ckpt_path, lambda cfg: ImageCodec(**cfg), args, device, meta,
-                                 lambda: ImageCodec(lambdas=DEFAULT_LAMBDAS, **CONFIGS[args.config or 'small']))
+                                            lambda: ImageCodec(lambdas=DEFAULT_LAMBDAS, **CONFIGS[args.config or 'small']))
 
     ema = start_average(model, args.ema, saved_avg)
 

@@ -85,12 +85,21 @@ function timedRun(cmd: string, args: string[]): { ms: number; r: SpawnSyncReturn
 }
 
 /**
+ * The `codec` command of the checkout at `root`: the bundled binary that package.json's bin
+ * names, or dist/src/cli/main.js in checkouts built before the bundle.
+ */
+export function cliEntry(root: string): string {
+  const found = [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p));
+  if (!found) throw new Error(`no built CLI under ${root}/dist (run npm run build there)`);
+  return found;
+}
+
+/**
  * Median whole-process times to encode `imagePath` at `quality` and decode it back to PNG.
  * One untimed run of each comes first (file cache), then `runs` timed ones.
  */
 export function cliSpeed(root: string, imagePath: string, quality: number, runs: number): CliSpeed {
-  // the bundled binary that package.json's bin names, where the build made one
-  const cli = [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!;
+  const cli = cliEntry(root);
   const oneshot = join(root, 'dist', 'bench', 'lib', 'oneshot.js');
   const dir = mkdtempSync(join(tmpdir(), 'nc-cli-'));
   const coded = join(dir, 'image.ncdc');
