@@ -1,7 +1,8 @@
 /**
  * Progressive-coding benchmark on Kodak: one progressive file per image, cut at byte
- * budgets from 0.05 to 2 bpp, against the same backbone coded non-progressively at its
- * qualities, DPICT's published curve (../shared/anchors/DPICT_kodak_PSNR.csv) and sharp's
+ * budgets from 0.05 to 2 bpp, against our non-progressive codec at its qualities (--reference,
+ * default the shipped nc-small; also the progressive codec's own non-progressive mode when it
+ * is another codec), DPICT's published curve (../shared/anchors/DPICT_kodak_PSNR.csv) and sharp's
  * progressive JPEG cut at the same budgets, all measured in this run except DPICT.
  *
  * Variants of the progressive file, to measure what the CTC context heads bring:
@@ -17,7 +18,7 @@
  *
  * Writes bench/results/progressive.json and progressive-rd.svg (progressive.quick.* with
  * --quick, progressive.custom.* with fewer images or other --data). Run: npm run build &&
- * npm run bench:progressive [-- --quick] [--images N] [--ablation N] [--codec ID|DIR] [--data DIR]
+ * npm run bench:progressive [-- --quick] [--images N] [--ablation N] [--codec ID|DIR] [--reference ID|DIR] [--data DIR]
  * [--quality Q] (the progressive files' quality, default 100) [--passes F,F.. | checkerboard] (how
  * each plane is split into CRR passes; default: what the codec's heads were trained for)
  * --data takes any folder of PNG images, e.g. held-out training photos to compare two sets of
@@ -27,7 +28,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { closeCodecs, decode, encodeWithInfo, DEFAULT_PROGRESSIVE_CODEC } from '../src/api.js';
+import { closeCodecs, decode, encodeWithInfo, DEFAULT_CODEC, DEFAULT_PROGRESSIVE_CODEC } from '../src/api.js';
 import { readImage } from '../src/image/io.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
@@ -67,10 +68,14 @@ interface ImageRecord {
   decodeMs: number[];
   cuts: Record<VariantId | 'jpeg', CutRecord[]>;
   onePercent: { bytes: number; psnr: number };
-  nonProgressive: { quality: number; bytes: number; bpp: number; psnr: number }[];
+  /** The reference codec's non-progressive files, and the progressive codec's own (when it is another codec). */
+  nonProgressive: NonProgressivePoint[];
+  sameBackbone: NonProgressivePoint[];
   /** Budget pairs where the PSNR fell by more than 0.01 dB with more bytes, per variant. */
   decreases: Record<VariantId, number>;
 }
+
+type NonProgressivePoint = { quality: number; bytes: number; bpp: number; psnr: number };
 
 function curve(all: ImageRecord[], pick: (r: ImageRecord) => CutRecord[]): RdPoint[] {
   const records = all.filter((r) => pick(r).length > 0);
@@ -97,6 +102,7 @@ async function main() {
       images: { type: 'string' },
       data: { type: 'string', default: defaultData },
       codec: { type: 'string', default: DEFAULT_PROGRESSIVE_CODEC },
+      reference: { type: 'string', default: DEFAULT_CODEC },
       ablation: { type: 'string' },
       quality: { type: 'string', default: '100' },
       passes: { type: 'string' },
@@ -113,6 +119,7 @@ async function main() {
   const nImages = values.images ? Number(values.images) : quick ? 4 : files.length;
   if (files.length === 0) throw new Error(`no PNG images in ${values.data}`);
   const codec = values.codec!;
+  const reference = values.reference!;
   // CRR-only and CDR-only decodes cost as much as the others: on the first images only
   const ablationImages = values.ablation !== undefined ? Number(values.ablation) : quick ? nImages : 6;
   const records: ImageRecord[] = [];
@@ -164,12 +171,17 @@ async function main() {
       }
       cuts.jpeg.push({ budgetBpp: b, bytes: n, bpp: (n * 8) / pixels, psnr: q });
     }
-    const nonProgressive = [];
-    for (const q of qualities) {
-      const r = await encodeWithInfo(path, { codec, quality: q });
-      const img = await decode(r.bytes, { codec });
-      nonProgressive.push({ quality: q, bytes: r.bytes.length, bpp: r.bpp, psnr: psnr(img, ref) });
-    }
+    const nonProgressiveCurve = async (id: string) => {
+      const out: NonProgressivePoint[] = [];
+      for (const q of qualities) {
+        const r = await encodeWithInfo(path, { codec: id, quality: q });
+        const img = await decode(r.bytes, { codec: id });
+        out.push({ quality: q, bytes: r.bytes.length, bpp: r.bpp, psnr: psnr(img, ref) });
+      }
+      return out;
+    };
+    const nonProgressive = await nonProgressiveCurve(reference);
+    const sameBackbone = reference === codec ? [] : await nonProgressiveCurve(codec);
     const decreases = {} as Record<VariantId, number>;
     for (const v of VARIANTS) {
       let d = 0;
@@ -188,6 +200,7 @@ async function main() {
       cuts,
       onePercent: { bytes: onePercentBytes, psnr: psnr(one, ref) },
       nonProgressive,
+      sameBackbone,
       decreases,
     };
     records.push(rec);
@@ -196,7 +209,10 @@ async function main() {
   }
   await closeCodecs();
 
-  const nonProg: RdPoint[] = qualities.map((_, i) => ({ bpp: mean(records.map((r) => r.nonProgressive[i].bpp)), psnr: mean(records.map((r) => r.nonProgressive[i].psnr)) }));
+  const meanCurve = (pick: (r: ImageRecord) => NonProgressivePoint[]): RdPoint[] =>
+    pick(records[0]).length === 0 ? [] : qualities.map((_, i) => ({ bpp: mean(records.map((r) => pick(r)[i].bpp)), psnr: mean(records.map((r) => pick(r)[i].psnr)) }));
+  const nonProg = meanCurve((r) => r.nonProgressive);
+  const sameBackbone = meanCurve((r) => r.sameBackbone);
   const curves: Record<string, RdPoint[]> = {};
   for (const v of VARIANTS) curves[v.id] = curve(records, (r) => r.cuts[v.id]);
   curves.jpeg = curve(records, (r) => r.cuts.jpeg);
@@ -211,6 +227,10 @@ async function main() {
 
   const bd: Record<string, BdResult> = {};
   for (const v of VARIANTS) bd[`${v.id}_vs_nonprogressive`] = bdRate(nonProg, curves[v.id]);
+  if (sameBackbone.length > 0) {
+    bd.ctc_vs_same_backbone = bdRate(sameBackbone, curves.ctc);
+    bd.same_backbone_vs_nonprogressive = bdRate(nonProg, sameBackbone);
+  }
   bd.ctc_vs_plain = bdRate(curves.plain, curves.ctc);
   // the ablation images only, all four variants on the same images
   const abl = records.slice(0, Math.min(ablationImages, records.length));
@@ -234,8 +254,13 @@ async function main() {
   ]);
   console.log(`\nMean over images: bpp / PSNR-RGB (dB) at each budget (crr and cdr: the first ${Math.min(ablationImages, records.length)} images)`);
   console.log(formatTable(['budget', ...VARIANTS.map((v) => v.id), 'prog. JPEG dB'], rows));
-  console.log('\nNon-progressive (same backbone):');
-  console.log(formatTable(['quality', 'bpp', 'PSNR'], nonProg.map((p, i) => [String(qualities[i]), p.bpp.toFixed(3), p.psnr.toFixed(2)])));
+  console.log(`\nNon-progressive: ${reference}${sameBackbone.length > 0 ? ` and ${codec}'s own mode` : ''}`);
+  console.log(
+    formatTable(
+      ['quality', `${reference} bpp`, 'PSNR', ...(sameBackbone.length > 0 ? [`${codec} bpp`, 'PSNR'] : [])],
+      nonProg.map((p, i) => [String(qualities[i]), p.bpp.toFixed(3), p.psnr.toFixed(2), ...(sameBackbone.length > 0 ? [sameBackbone[i].bpp.toFixed(3), sameBackbone[i].psnr.toFixed(2)] : [])]),
+    ),
+  );
   console.log('\nBD-rates (PCHIP, over each pair\'s overlap):');
   for (const [k, v] of Object.entries(bd)) console.log(`  ${k.padEnd(32)} ${pct(v)}${'range' in v && v.range ? `  [${v.range[0].toFixed(2)}, ${v.range[1].toFixed(2)}] dB` : ''}`);
   const decreases = Object.fromEntries(VARIANTS.map((v) => [v.id, records.reduce((s, r) => s + r.decreases[v.id], 0)]));
@@ -249,11 +274,12 @@ async function main() {
     date: new Date().toISOString(),
     command: `npm run bench:progressive${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
     codec,
+    reference,
     images: records.length,
     budgets,
     qualities,
     ablationImages: Math.min(ablationImages, records.length),
-    curves: { ...curves, nonProgressive: nonProg, dpict: { source: '../shared/anchors/DPICT_kodak_PSNR.csv (published)', points: dpict } },
+    curves: { ...curves, nonProgressive: nonProg, ...(sameBackbone.length > 0 ? { sameBackbone } : {}), dpict: { source: '../shared/anchors/DPICT_kodak_PSNR.csv (published)', points: dpict } },
     bdRate: bd,
     psnrDecreases: decreases,
     onePercent: { decoded: records.length, meanPsnr: mean(records.map((r) => r.onePercent.psnr)) },
@@ -267,7 +293,8 @@ async function main() {
   const series: Series[] = [
     // CRR-only and CDR-only ran on fewer images: their curves are in the JSON, not here
     ...VARIANTS.filter((v) => v.id === 'ctc' || v.id === 'plain').map((v) => ({ label: v.label, colour: v.colour, points: curves[v.id].map((p) => ({ x: p.bpp, y: p.psnr })) })),
-    { label: `non-progressive ${codec} (qualities ${qualities[0]}-${qualities[qualities.length - 1]})`, colour: '#1f77b4', points: nonProg.map((p) => ({ x: p.bpp, y: p.psnr })) },
+    { label: `non-progressive ${reference} (qualities ${qualities[0]}-${qualities[qualities.length - 1]})`, colour: '#1f77b4', points: nonProg.map((p) => ({ x: p.bpp, y: p.psnr })) },
+    ...(sameBackbone.length > 0 ? [{ label: `non-progressive ${codec}`, colour: '#17becf', dashed: true, points: sameBackbone.map((p) => ({ x: p.bpp, y: p.psnr })) }] : []),
     { label: 'progressive JPEG (sharp, q95, cut)', colour: '#2ca02c', points: curves.jpeg.map((p) => ({ x: p.bpp, y: p.psnr })) },
     { label: 'DPICT (published)', colour: '#9467bd', dashed: true, points: dpict.map((p) => ({ x: p.bpp, y: p.psnr })) },
   ];
@@ -276,7 +303,7 @@ async function main() {
     join(outDir, `progressive-rd${suffix}.svg`),
     renderFigure({
       title: `Progressive coding on Kodak (${records.length} images): one file per image, cut at ${budgets.length} budgets`,
-      subtitle: `${result.date.slice(0, 10)}, ${codec}; BD-rate CTC vs non-progressive ${pct(bd.ctc_vs_nonprogressive)}, CTC vs no heads ${pct(bd.ctc_vs_plain)}`,
+      subtitle: `${result.date.slice(0, 10)}, ${codec}; BD-rate CTC vs non-progressive ${reference} ${pct(bd.ctc_vs_nonprogressive)}, CTC vs no heads ${pct(bd.ctc_vs_plain)}`,
       panels: [{ title: 'PSNR-RGB', xLabel: 'bits per pixel', yLabel: 'dB', x: [0, 2.1], y: [Math.floor(Math.min(...ys)) - 1, Math.ceil(Math.max(...ys)) + 1], series }],
     }),
   );

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import load_crops, resume_or_start, save_checkpoint, setup_run, start_average, use_bf16  # noqa: E402
+from train import TrainLog, load_crops, resume_or_start, save_checkpoint, setup_run, start_average, train_step, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -343,7 +343,13 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     start = last_ckpt = time.time()
     run_steps = 0
-    acc = {}
+
+    def write_line(rec):
+        logf.write(json.dumps(rec) + '\n')
+        logf.flush()
+        print(json.dumps(rec), flush=True)
+
+    train_log = TrainLog(write_line)
     model.train()
     while not stop['now']:
         if args.steps and run_steps >= args.steps:
@@ -371,33 +377,16 @@ def main():
         bpp = ctx_bits / npix
         loss = ((1 - ms) + args.mse_weight * mse).mean() + args.ent_weight * (per_tok - codebook) \
             + bpp.mean() + args.rate_weight * (enc_bits / npix).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if ema is not None:
-            ema.update()
-        meta['step'] += 1
-        meta['samples'] += args.batch
+        train_step(model, opt, loss, ema, meta, args.batch)
         run_steps += 1
         raw = (keep.float() * model.gs).mean().item() / 256  # one token per 16x16 pixels
-        for k_, v_ in (('loss', loss.item()), ('msssim', ms.mean().item()),
-                       ('psnr', (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item()),
-                       ('bpp', bpp.mean().item()), ('raw_bpp', raw),
-                       ('tok_entropy', per_tok.item()), ('codebook_entropy', codebook.item())):
-            acc[k_] = acc.get(k_, 0.0) + v_
-        acc['n'] = acc.get('n', 0) + 1
+        train_log.add(loss=loss.item(), msssim=ms.mean().item(),
+                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item(),
+                      bpp=bpp.mean().item(), raw_bpp=raw, tok_entropy=per_tok.item(), codebook_entropy=codebook.item())
         if meta['step'] % args.log_every == 0:
             account()
-            n = acc.pop('n')
-            rec = {'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-                   **{k_: v_ / n for k_, v_ in acc.items()}, 'lr': args.lr, 'patch': p, 'batch': args.batch}
-            acc = {}
-            logf.write(json.dumps(rec) + '\n')
-            logf.flush()
-            print(json.dumps(rec), flush=True)
-            if not math.isfinite(rec['loss']):
-                raise SystemExit('loss is not finite; stopping without overwriting the checkpoint')
+            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4)},
+                            {'lr': args.lr, 'patch': p, 'batch': args.batch})
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             last_ckpt = time.time()

@@ -261,14 +261,29 @@ class ImageCodec(nn.Module):
 
     def forward(self, x, q):
         """x in [0, 1], q (B,) rate indexes. Returns reconstruction and likelihoods."""
+        y, hyper, z_lik, inv_gain = self.latents(x, q)
+        y_hat, y_lik = self.slice_context(y, hyper)
+        with self.transform_precision(x):
+            x_hat = self.g_s(y_hat * inv_gain)
+        return x_hat.float(), y_lik, z_lik
+
+    def latents(self, x, q):
+        """The gained latent y, the hyperprior features, the likelihoods of z (of z plus
+        uniform noise when training) and the inverse gains."""
         gain, inv_gain = self.gains(q)
         with self.transform_precision(x):
             y = self.g_a(x)
         y = y.float() * gain
         z = self.h_a(y)
         z_lik = self.prior_z.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5) if self.training else torch.round(z))
-        z_hat = ste_round(z)
-        hyper = self.h_s(z_hat)
+        hyper = self.h_s(ste_round(z))
+        return y, hyper, z_lik, inv_gain
+
+    def slice_context(self, y, hyper):
+        """The multi-reference context model over the gained latent y: each channel slice in
+        two checkerboard passes, its Gaussian from the hyperprior features, the slices before
+        it and (second pass) its own anchors. Returns y_hat (straight-through rounding around
+        the means) and the likelihoods (of y plus uniform noise when training)."""
         B, _, h, w = y.shape
         mask = checkerboard(h, w, y.device)
         y_hats, y_liks = [], []
@@ -283,10 +298,7 @@ class ImageCodec(nn.Module):
             y_noisy = ys + torch.empty_like(ys).uniform_(-0.5, 0.5) if self.training else torch.round(ys - mean) + mean
             y_liks.append(gaussian_likelihood(y_noisy, mean, scale))
             y_hats.append(ste_round(ys - mean) + mean)
-        y_hat = torch.cat(y_hats, 1)
-        with self.transform_precision(x):
-            x_hat = self.g_s(y_hat * inv_gain)
-        return x_hat.float(), torch.cat(y_liks, 1), z_lik
+        return torch.cat(y_hats, 1), torch.cat(y_liks, 1)
 
     def transform_precision(self, x):
         return transform_precision(self, x)

@@ -15,6 +15,14 @@ node training/smoke_decode.mjs "$work/codec/smoke" test/fixtures/photo-256x192.p
 "$py" training/progressive.py --smoke --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/run/heads.pt" --log "$work/run/heads.jsonl"
 "$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --prog "$work/run/heads.pt" --out "$work/codec/smoke-prog"
 node training/smoke_decode.mjs "$work/codec/smoke-prog" test/fixtures/photo-256x192.png --progressive
+# the backbone fine-tuned for the progressive mode, split, heads adapted, exported, decoded
+"$py" training/prog_backbone.py --smoke --crops "$work/none.npz" --out-dir "$work/run" --id smoke-prog-ft \
+  --backbone "$work/run/checkpoints/smoke.pt" --heads "$work/run/heads.pt"
+"$py" training/prog_backbone.py --smoke --out-dir "$work/run" --id smoke-prog-ft --split "$work/run/ft"
+"$py" training/progressive.py --smoke --ckpt "$work/run/ft/backbone.pt" --init "$work/run/ft/heads.pt" --stages crr,cdr \
+  --out "$work/run/ft/heads2.pt" --log "$work/run/ft/heads2.jsonl"
+"$py" training/export.py --ckpt "$work/run/ft/backbone.pt" --prog "$work/run/ft/heads2.pt" --out "$work/codec/smoke-prog-ft"
+node training/smoke_decode.mjs "$work/codec/smoke-prog-ft" test/fixtures/photo-256x192.png --progressive
 # the BSQ token codec: a few steps, exported, coded and decoded, tokens round-tripped
 "$py" training/bsq.py --smoke --crops "$work/none.npz" --out-dir "$work/run"
 "$py" training/export_bsq.py --ckpt "$work/run/checkpoints/smoke-bsq.pt" --out "$work/codec/smoke-bsq"

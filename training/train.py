@@ -217,6 +217,41 @@ def save_checkpoint(path, model, opt, meta, ema=None, kind=None):
     os.replace(tmp, path)
 
 
+def train_step(model, opt, loss, ema, meta, batch):
+    """One optimiser step on `loss` (gradient norm clipped to 1), the weight average updated,
+    the run's step and sample counters advanced."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    if ema is not None:
+        ema.update()
+    meta['step'] += 1
+    meta['samples'] += batch
+
+
+class TrainLog:
+    """Running means of a run's training figures, written as one JSON line (through `write`)
+    by flush(); a loss that is not finite stops the run before it can overwrite a checkpoint."""
+
+    def __init__(self, write):
+        self.write = write
+        self.sums, self.n = {}, 0
+
+    def add(self, **values):
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.n += 1
+
+    def flush(self, head, tail):
+        rec = {**head, **{k: v / max(self.n, 1) for k, v in self.sums.items()}, **tail}
+        self.sums, self.n = {}, 0
+        self.write(rec)
+        if not math.isfinite(rec.get('loss', 0.0)):
+            raise SystemExit('loss is not finite; stopping without overwriting the checkpoint')
+        return rec
+
+
 def lambda_of(model, q):
     lam = model.lambdas.log()
     K = len(lam)
@@ -301,8 +336,14 @@ def main():
     c0 = time.process_time()
     last_ckpt = t0
     run_steps = 0
-    acc = {'loss': 0.0, 'bpp': 0.0, 'psnr': 0.0, 'n': 0}
     logf = open(log_path, 'a')
+
+    def write_line(rec):
+        logf.write(json.dumps(rec) + '\n')
+        logf.flush()
+        print(json.dumps(rec), flush=True)
+
+    train_log = TrainLog(write_line)
 
     def account():
         now = time.time()
@@ -353,31 +394,15 @@ def main():
         lam = lambda_of(model, q)
         bpp, mse, _ = rd_terms(model, x, q)
         loss = (bpp.float() + lam * 255 ** 2 * mse.float()).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if ema is not None:
-            ema.update()
-        meta['step'] += 1
-        meta['samples'] += args.batch
+        train_step(model, opt, loss, ema, meta, args.batch)
         run_steps += 1
-        acc['loss'] += loss.item()
-        acc['bpp'] += bpp.mean().item()
-        acc['psnr'] += (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item()
-        acc['n'] += 1
+        train_log.add(loss=loss.item(), bpp=bpp.mean().item(),
+                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item())
         if meta['step'] % args.log_every == 0:
             account()
-            n = acc['n']
-            rec = {'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-                   'gpu_hours': round(meta['gpu_hours'], 4), 'loss': acc['loss'] / n, 'bpp': acc['bpp'] / n,
-                   'psnr': acc['psnr'] / n, 'lr': args.lr, 'patch': p, 'batch': args.batch}
-            logf.write(json.dumps(rec) + '\n')
-            logf.flush()
-            print(json.dumps(rec), flush=True)
-            acc = {'loss': 0.0, 'bpp': 0.0, 'psnr': 0.0, 'n': 0}
-            if not math.isfinite(rec['loss']):
-                raise SystemExit('loss is not finite; stopping without overwriting the checkpoint')
+            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
+                             'gpu_hours': round(meta['gpu_hours'], 4)},
+                            {'lr': args.lr, 'patch': p, 'batch': args.batch})
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             checkpoint()
             last_ckpt = time.time()

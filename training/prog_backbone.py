@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Fine-tunes an image codec's transforms for the trit-plane progressive mode.
+
+progressive.py trains its heads on a frozen backbone whose latent was shaped for the
+non-progressive entropy model (channel slices x checkerboard). A progressive decoder never
+has exact neighbours, so the progressive mode codes y with the hyperprior alone
+(`prog_param`): on the frozen nc-small latent that costs about 24% more y bits than the
+context model at the finest step. Here g_a, g_s, h_a, h_s, the z prior, the gains and
+`prog_param` are trained together on the progressive rate (the hyperprior-only Gaussian) plus
+lambda * 255^2 * MSE, as DPICT trains its model, so the latent suits the entropy model the
+progressive mode actually uses.
+
+- The rate indexes drawn lean to the top (half the samples at the highest lambda, where a
+  progressive file is written by default; the others uniform), so every quality keeps
+  working.
+- The context model's parameter nets keep training on the same latents, detached (they
+  follow the latent without pulling it), so the exported codec still codes
+  non-progressive files with its own context model.
+- `--warmup` steps train only the heads on the frozen backbone first (the progressive head
+  from --heads was fitted to another latent).
+- Checkpoints, log, SIGTERM, resume and the weight average work as in train.py; `--split DIR`
+  writes what progressive.py and export.py take: DIR/backbone.pt (train.py format, the
+  averaged weights) and DIR/heads.pt (this run's prog_param, CRR and CDR from --heads).
+
+Usage:
+  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 training/prog_backbone.py --id nc-prog-ft \\
+      --backbone training/checkpoints/nc-small.pt --heads training/checkpoints/nc-prog-heads.pt --hours 2
+  /usr/bin/python3 training/prog_backbone.py --id nc-prog-ft --split /tmp/prog-ft
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
+from progressive import ProgParam  # noqa: E402
+from train import (TrainLog, lambda_of, load_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
+                   train_step)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ProgCodec(nn.Module):
+    """An ImageCodec (`codec`) and the progressive mode's hyperprior-only head (`param`)."""
+
+    def __init__(self, backbone, hidden=192):
+        super().__init__()
+        self.config = {'backbone': backbone, 'hidden': hidden}
+        self.codec = ImageCodec(**backbone)
+        self.param = ProgParam(self.codec.M, hidden)
+
+    def forward(self, x, q, heads_only=False):
+        """Reconstruction (None with heads_only), progressive y likelihoods, z likelihoods and
+        the context model's y likelihoods (on the detached latent)."""
+        c = self.codec
+        if heads_only:
+            with torch.no_grad():
+                y, hyper, z_lik, inv_gain = c.latents(x, q)
+        else:
+            y, hyper, z_lik, inv_gain = c.latents(x, q)
+        mean, scale = self.param(hyper)
+        y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mean) + mean
+        y_lik = gaussian_likelihood(y_noisy, mean, scale)
+        _, ctx_lik = c.slice_context(y.detach(), hyper.detach())
+        if heads_only:
+            return None, y_lik, z_lik, ctx_lik
+        y_hat = ste_round(y - mean) + mean
+        with c.transform_precision(x):
+            x_hat = c.g_s(y_hat * inv_gain)
+        return x_hat.float(), y_lik, z_lik, ctx_lik
+
+
+def bits(lik):
+    return -torch.log2(lik).flatten(1).sum(1)
+
+
+@torch.no_grad()
+def validate(model, val, device, qs, batch=4):
+    """Per rate index: progressive bpp (hyperprior-only y + z), the context model's bpp on the
+    same latent, PSNR of the 8-bit reconstruction; real rounding, no noise."""
+    model.eval()
+    out = []
+    for q in qs:
+        acc = {'bpp_prog': [], 'bpp_ctx': [], 'psnr': []}
+        for i in range(0, len(val), batch):
+            x = torch.from_numpy(val[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
+            x_hat, y_lik, z_lik, ctx_lik = model(x, torch.full((x.shape[0],), float(q), device=device))
+            npix = x.shape[2] * x.shape[3]
+            acc['bpp_prog'] += ((bits(y_lik) + bits(z_lik)) / npix).tolist()
+            acc['bpp_ctx'] += ((bits(ctx_lik) + bits(z_lik)) / npix).tolist()
+            mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
+            acc['psnr'] += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
+        out.append({'q': q, **{k: float(np.mean(v)) for k, v in acc.items()}})
+    model.train()
+    return out
+
+
+def fresh_model(args):
+    ck = torch.load(args.backbone, map_location='cpu')
+    model = ProgCodec(ck['config'])
+    model.codec.load_state_dict(checkpoint_weights(ck))
+    heads = torch.load(args.heads, map_location='cpu')['heads']
+    model.param.load_state_dict({k: v.float() for k, v in heads['param'].items()})
+    print(f'fresh fine-tune: backbone {args.backbone} (step {ck["meta"]["step"]}), prog_param from {args.heads}', flush=True)
+    m = ck['meta']
+    return model, {'backbone_step': m['step'], 'backbone_cpu_hours': m['cpu_hours'], 'backbone_gpu_hours': m.get('gpu_hours', 0.0),
+                   'backbone_wall_hours': m.get('wall_hours', 0.0), 'backbone_samples': m.get('samples', 0)}
+
+
+def split(args, ckpt_path):
+    """Writes the averaged weights as a train.py backbone checkpoint and a heads checkpoint."""
+    ck = torch.load(ckpt_path, map_location='cpu')
+    weights = checkpoint_weights(ck)
+    backbone = {k[len('codec.'):]: v.float() for k, v in weights.items() if k.startswith('codec.')}
+    param = {k[len('param.'):]: v.half() for k, v in weights.items() if k.startswith('param.')}
+    heads = torch.load(ck['meta']['heads_from'], map_location='cpu') if args.heads is None else torch.load(args.heads, map_location='cpu')
+    os.makedirs(args.split, exist_ok=True)
+    m = ck['meta']
+    # the backbone's own training plus this fine-tune, and the fine-tune on its own
+    meta = {'step': m['backbone_step'] + m['step'], 'cpu_hours': m['backbone_cpu_hours'] + m['cpu_hours'],
+            'gpu_hours': m.get('backbone_gpu_hours', 0.0) + m['gpu_hours'],
+            'wall_hours': m.get('backbone_wall_hours', 0.0) + m['wall_hours'],
+            'samples': m.get('backbone_samples', 0) + m['samples'],
+            'finetune': {'script': 'training/prog_backbone.py', 'id': args.id, 'from_step': m['backbone_step'],
+                         'steps': m['step'], 'cpu_hours': m['cpu_hours'], 'gpu_hours': m['gpu_hours']}}
+    out = {'config': ck['config']['backbone'], 'model': backbone, 'meta': meta}
+    if ck.get('ema') is not None:
+        out['ema'] = backbone  # these weights are the average: export.py labels them so
+    torch.save(out, os.path.join(args.split, 'backbone.pt'))
+    heads['heads']['param'] = param
+    heads['meta'] = dict(heads['meta'], param_from=f'prog_backbone.py {args.id} step {ck["meta"]["step"]}')
+    torch.save(heads, os.path.join(args.split, 'heads.pt'))
+    print(f'wrote {args.split}/backbone.pt and heads.pt (step {ck["meta"]["step"]})', flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--id', default='nc-prog-ft', help='names the checkpoint and log')
+    ap.add_argument('--backbone', default=None, help='image codec checkpoint to start from (train.py format)')
+    ap.add_argument('--heads', default=None, help='progressive heads checkpoint (progressive.py) to start prog_param from')
+    ap.add_argument('--split', default=None, help='write DIR/backbone.pt and DIR/heads.pt from the checkpoint, then exit')
+    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
+    ap.add_argument('--images', default=None, help='smoke mode: folder of images to crop')
+    ap.add_argument('--out-dir', default=HERE, help='checkpoints/ and logs/ go here')
+    ap.add_argument('--hours', type=float, default=1.0, help='wall-clock budget of this run')
+    ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
+    ap.add_argument('--warmup', type=int, default=300, help='steps that train only the heads, at the start')
+    ap.add_argument('--top', type=float, default=0.5, help='share of samples at the highest rate index')
+    ap.add_argument('--batch', type=int, default=4)
+    ap.add_argument('--patch', type=int, default=256)
+    ap.add_argument('--lr', type=float, default=5e-5)
+    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
+    ap.add_argument('--log-every', type=int, default=50)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--ema', type=float, default=0.999)
+    ap.add_argument('--seed', type=int, default=20261128)
+    ap.add_argument('--smoke', action='store_true', help='a few steps on the test fixtures')
+    args = ap.parse_args()
+    if args.smoke:
+        args.steps = args.steps or 6
+        args.warmup = min(args.warmup, 2)
+        args.batch, args.patch, args.log_every, args.ckpt_minutes = 2, 64, 2, 1e9
+    device, ckpt_path, log_path, meta = setup_run(args)
+    if args.split:
+        split(args, ckpt_path)
+        return
+    if not os.path.exists(ckpt_path) and not (args.backbone and args.heads):
+        raise SystemExit('a fresh fine-tune needs --backbone and --heads')
+    origin = {}
+
+    def fresh():
+        model, info = fresh_model(args)
+        origin.update(info, heads_from=os.path.abspath(args.heads))
+        return model
+
+    model, opt, saved_avg = resume_or_start(ckpt_path, lambda cfg: ProgCodec(**cfg), args, device, meta, fresh)
+    meta.update(origin)
+    ema = start_average(model, args.ema, saved_avg)
+    model.codec.bf16_transforms = False
+    train, val = load_crops(args)
+    if args.smoke:
+        val = val[:1]
+    K = len(model.codec.lambdas)
+    val_qs = [float(K - 1), 4.0] if not args.smoke else [float(K - 1)]
+    rng = np.random.default_rng(args.seed + meta['step'])
+    logf = open(log_path, 'a')
+    t0, c0 = time.time(), time.process_time()
+
+    def account():
+        nonlocal t0, c0
+        meta['wall_hours'] += (time.time() - t0) / 3600
+        if device.type == 'cuda':
+            meta['gpu_hours'] += (time.time() - t0) / 3600
+        else:
+            meta['cpu_hours'] += (time.process_time() - c0) / 3600
+        t0, c0 = time.time(), time.process_time()
+
+    def log(rec):
+        rec['time'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+        logf.write(json.dumps(rec) + '\n')
+        logf.flush()
+        print(json.dumps(rec), flush=True)
+
+    def checkpoint():
+        nonlocal t0, c0
+        account()
+        rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
+               'val': validate(model, val, device, val_qs)}
+        if ema is not None:
+            rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device, val_qs))
+        save_checkpoint(ckpt_path, model, opt, meta, ema, kind='prog')
+        log(rec)
+        t0, c0 = time.time(), time.process_time()
+
+    stop = {'now': False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    if meta['step'] == 0:
+        checkpoint()
+    start = last = time.time()
+    run_steps = 0
+    train_log = TrainLog(log)
+    model.train()
+    while not stop['now'] and not (args.steps and run_steps >= args.steps) and time.time() - start < args.hours * 3600:
+        idx = rng.integers(0, len(train), args.batch)
+        p = args.patch
+        off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
+        xb = np.ascontiguousarray(train[idx, off[0]:off[0] + p, off[1]:off[1] + p])
+        x = (torch.from_numpy(xb).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
+        q = torch.from_numpy(np.where(rng.random(args.batch) < args.top, K - 1, rng.uniform(0, K - 1, args.batch))).float().to(device)
+        heads_only = meta['step'] < args.warmup
+        x_hat, y_lik, z_lik, ctx_lik = model(x, q, heads_only=heads_only)
+        npix = p * p
+        bpp_prog = (bits(y_lik) + bits(z_lik)) / npix
+        bpp_ctx = bits(ctx_lik) / npix  # trains the context nets only (detached latent)
+        if heads_only:
+            mse = torch.zeros_like(bpp_prog)
+            loss = (bpp_prog + bpp_ctx).mean()
+        else:
+            mse = (x_hat - x).pow(2).flatten(1).mean(1)
+            loss = (bpp_prog + lambda_of(model.codec, q) * 255 ** 2 * mse + bpp_ctx).mean()
+        train_step(model, opt, loss, ema, meta, args.batch)
+        run_steps += 1
+        train_log.add(loss=loss.item(), bpp_prog=bpp_prog.mean().item(), bpp_ctx=bpp_ctx.mean().item(),
+                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item())
+        if meta['step'] % args.log_every == 0:
+            account()
+            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4)},
+                            {'heads_only': heads_only, 'lr': args.lr})
+        if time.time() - last > args.ckpt_minutes * 60:
+            checkpoint()
+            last = time.time()
+    checkpoint()
+    logf.close()
+
+
+if __name__ == '__main__':
+    main()
