@@ -120,7 +120,10 @@ def split(args, ckpt_path):
     weights = checkpoint_weights(ck)
     backbone = {k[len('codec.'):]: v.float() for k, v in weights.items() if k.startswith('codec.')}
     param = {k[len('param.'):]: v.half() for k, v in weights.items() if k.startswith('param.')}
-    heads = torch.load(ck['meta']['heads_from'], map_location='cpu') if args.heads is None else torch.load(args.heads, map_location='cpu')
+    heads_path = args.heads or ck['meta'].get('heads_from')
+    if not heads_path or not os.path.exists(heads_path):
+        raise SystemExit(f'--split needs the heads whose CRR and CDR go with it: --heads PATH (the run started from {heads_path})')
+    heads = torch.load(heads_path, map_location='cpu')
     os.makedirs(args.split, exist_ok=True)
     m = ck['meta']
     # the backbone's own training plus this fine-tune, and the fine-tune on its own
