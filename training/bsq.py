@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import TrainLog, load_crops, resume_or_start, save_checkpoint, setup_run, start_average, train_step, use_bf16  # noqa: E402
+from train import TrainLog, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average, train_step, use_bf16  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -356,11 +356,7 @@ def main():
             break
         if time.time() - start > args.hours * 3600:
             break
-        idx = rng.integers(0, len(train), args.batch)
-        p = min(args.patch, train.shape[1])
-        off = rng.integers(0, train.shape[1] - p + 1, 2)
-        xb = train[idx, off[0]:off[0] + p, off[1]:off[1] + p]
-        x = (torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
+        x, p = random_crops(train, rng, args.batch, args.patch, device)
         keep = torch.from_numpy(rng.integers(1, model.G + 1, args.batch)).to(device)
         x_hat, u, s, s_ste = model(x, keep)
         mse = (x_hat - x).pow(2).flatten(1).mean(1)

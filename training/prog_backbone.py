@@ -41,7 +41,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
 from progressive import ProgParam  # noqa: E402
-from train import (TrainLog, lambda_of, load_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
+from train import (TrainLog, lambda_of, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
                    train_step)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -158,12 +158,13 @@ def main():
     ap.add_argument('--top', type=float, default=0.5, help='share of samples at the highest rate index')
     ap.add_argument('--batch', type=int, default=4)
     ap.add_argument('--patch', type=int, default=256)
-    ap.add_argument('--lr', type=float, default=5e-5)
+    ap.add_argument('--lr', type=float, default=1e-4)
     ap.add_argument('--ckpt-minutes', type=float, default=10.0)
     ap.add_argument('--log-every', type=int, default=50)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--device', default='auto')
-    ap.add_argument('--ema', type=float, default=0.999)
+    ap.add_argument('--ema', type=float, default=0.995,
+                    help='decay of the weight average; a short fine-tune wants a short one')
     ap.add_argument('--seed', type=int, default=20261128)
     ap.add_argument('--smoke', action='store_true', help='a few steps on the test fixtures')
     args = ap.parse_args()
@@ -233,11 +234,7 @@ def main():
     train_log = TrainLog(log)
     model.train()
     while not stop['now'] and not (args.steps and run_steps >= args.steps) and time.time() - start < args.hours * 3600:
-        idx = rng.integers(0, len(train), args.batch)
-        p = args.patch
-        off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
-        xb = np.ascontiguousarray(train[idx, off[0]:off[0] + p, off[1]:off[1] + p])
-        x = (torch.from_numpy(xb).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
+        x, p = random_crops(train, rng, args.batch, args.patch, device)
         q = torch.from_numpy(np.where(rng.random(args.batch) < args.top, K - 1, rng.uniform(0, K - 1, args.batch))).float().to(device)
         heads_only = meta['step'] < args.warmup
         x_hat, y_lik, z_lik, ctx_lik = model(x, q, heads_only=heads_only)

@@ -217,6 +217,18 @@ def save_checkpoint(path, model, opt, meta, ema=None, kind=None):
     os.replace(tmp, path)
 
 
+def random_crops(train, rng, batch, patch, device):
+    """A batch of random patch x patch windows (at most the crops' size) from random cached
+    crops, as an NCHW float tensor in [0, 1], and the window size. The NHWC crops viewed as
+    NCHW are already channels_last: 1.46x faster steps on CPU than NCHW."""
+    idx = rng.integers(0, len(train), batch)
+    p = min(patch, train.shape[1])
+    off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
+    xb = np.ascontiguousarray(train[idx, off[0]:off[0] + p, off[1]:off[1] + p])
+    x = (torch.from_numpy(xb).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
+    return x, p
+
+
 def train_step(model, opt, loss, ema, meta, batch):
     """One optimiser step on `loss` (gradient norm clipped to 1), the weight average updated,
     the run's step and sample counters advanced."""
@@ -384,12 +396,7 @@ def main():
             break
         if time.time() - start > args.hours * 3600:
             break
-        idx = rng.integers(0, len(train), args.batch)
-        p = args.patch
-        off = rng.integers(0, train.shape[1] - p + 1, 2) if train.shape[1] > p else (0, 0)
-        xb = train[idx, off[0]:off[0] + p, off[1]:off[1] + p]
-        # NHWC crops viewed as NCHW are already channels_last: 1.46x faster steps on CPU than NCHW
-        x = (torch.from_numpy(np.ascontiguousarray(xb)).to(device).permute(0, 3, 1, 2).float() / 255).contiguous(memory_format=torch.channels_last)
+        x, p = random_crops(train, rng, args.batch, args.patch, device)
         q = torch.from_numpy(rng.uniform(0, K - 1, args.batch)).float().to(device)
         lam = lambda_of(model, q)
         bpp, mse, _ = rd_terms(model, x, q)
