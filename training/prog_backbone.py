@@ -16,6 +16,13 @@ progressive mode actually uses.
 - The context model's parameter nets keep training on the same latents, detached (they
   follow the latent without pulling it), so the exported codec still codes
   non-progressive files with its own context model.
+- `--cut W:lambda,...` adds the files cut short to the objective. The top-rate objective alone
+  shapes a latent that is good when complete, but a cut file is y known only to within 3^k
+  per element; with --cut each step also adds, for the top-rate samples, the rate of such a
+  cut (the Gaussian's mass over width-W intervals) plus lambda * 255^2 * its distortion
+  (g_s of the conditional means), for one of the given W drawn at random, so the training
+  weighs points along the progressive curve and not only its end. Each cut's loss is scaled
+  by top rate / cut rate, as a BD-rate counts a saving relative to the rate where it is made.
 - `--warmup` steps train only the heads on the frozen backbone first (the progressive head
   from --heads was fitted to another latent).
 - Checkpoints, log, SIGTERM, resume and the weight average work as in train.py; `--split DIR`
@@ -40,7 +47,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
-from progressive import ProgParam  # noqa: E402
+from progressive import ProgParam, cond_mean, gauss_mass  # noqa: E402
 from train import (TrainLog, lambda_of, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
                    train_step)
 
@@ -74,7 +81,26 @@ class ProgCodec(nn.Module):
         y_hat = ste_round(y - mean) + mean
         with c.transform_precision(x):
             x_hat = c.g_s(y_hat * inv_gain)
+        self.last = (y, mean, scale, inv_gain)
         return x_hat.float(), y_lik, z_lik, ctx_lik
+
+    def cut(self, x, pick, W):
+        """Rate and reconstruction of samples `pick` when their file is cut where every element
+        is known only to within W = 3^k (the last k trit-planes missing). Rate: -log2 of the
+        Gaussian's mass over a width-W interval around the offset with uniform noise of that
+        width (the step-1 relaxation, W times coarser). Reconstruction: the interval's
+        conditional mean, as the decoder does, with a straight-through gradient to y."""
+        y, mean, scale, inv_gain = (t[pick] for t in self.last)
+        v = y - mean
+        v_noisy = v + torch.empty_like(v).uniform_(-W / 2, W / 2)
+        lik = gauss_mass((v_noisy.abs() - W / 2) / scale, (v_noisy.abs() + W / 2) / scale).clamp_min(1e-9)
+        with torch.no_grad():
+            s = torch.round(v)
+            lo = torch.floor((s + (W - 1) / 2) / W) * W - (W - 1) / 2
+            r = cond_mean(lo, lo + W - 1, scale)
+        y_c = y + (mean + r - y).detach()
+        with self.codec.transform_precision(x):
+            return lik, self.codec.g_s(y_c * inv_gain).float()
 
 
 def bits(lik):
@@ -97,6 +123,14 @@ def validate(model, val, device, qs, batch=4):
             acc['bpp_ctx'] += ((bits(ctx_lik) + bits(z_lik)) / npix).tolist()
             mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
             acc['psnr'] += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
+            if q == qs[0]:  # cut where the last trit-plane is missing: its rate without CRR, its PSNR without CDR
+                y, mean, scale, _ = model.last
+                lo = torch.floor((torch.round(y - mean) + 1) / 3) * 3 - 1
+                mass = gauss_mass((lo - 0.5) / scale, (lo + 2.5) / scale).clamp_min(1e-9)
+                acc.setdefault('bpp_cut1', []).extend(((bits(mass) + bits(z_lik)) / npix).tolist())
+                _, x_c = model.cut(x, torch.arange(x.shape[0]), 3)
+                mse = ((x_c.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
+                acc.setdefault('psnr_cut1', []).extend((10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist())
         out.append({'q': q, **{k: float(np.mean(v)) for k, v in acc.items()}})
     model.train()
     return out
@@ -156,6 +190,10 @@ def main():
     ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
     ap.add_argument('--warmup', type=int, default=300, help='steps that train only the heads, at the start')
     ap.add_argument('--top', type=float, default=0.5, help='share of samples at the highest rate index')
+    ap.add_argument('--cut', default='',
+                    help="also train the files cut short: 'W:lambda,...' (e.g. 3:0.03,9:0.005); each step the "
+                         'top-rate samples add the rate-distortion loss of one of these cut points, where '
+                         'every element is known to within W (3: the last trit-plane missing)')
     ap.add_argument('--batch', type=int, default=4)
     ap.add_argument('--patch', type=int, default=256)
     ap.add_argument('--lr', type=float, default=1e-4)
@@ -172,6 +210,7 @@ def main():
         args.steps = args.steps or 6
         args.warmup = min(args.warmup, 2)
         args.batch, args.patch, args.log_every, args.ckpt_minutes = 2, 64, 2, 1e9
+    cuts = [(float(w), float(lam)) for w, lam in (c.split(':') for c in args.cut.split(',') if c)]
     device, ckpt_path, log_path, meta = setup_run(args)
     if args.split:
         split(args, ckpt_path)
@@ -247,6 +286,15 @@ def main():
         else:
             mse = (x_hat - x).pow(2).flatten(1).mean(1)
             loss = (bpp_prog + lambda_of(model.codec, q) * 255 ** 2 * mse + bpp_ctx).mean()
+            pick = (q == K - 1).nonzero().flatten()
+            if cuts and len(pick):
+                W, lam_c = cuts[rng.integers(len(cuts))]
+                lik_c, x_c = model.cut(x[pick], pick, W)
+                mse_c = (x_c - x[pick]).pow(2).flatten(1).mean(1)
+                bpp_c = (bits(lik_c) + bits(z_lik[pick])) / npix
+                # BD-rate counts relative rate: a bit saved at the cut weighs top rate / cut rate
+                weight = (bpp_prog[pick] / bpp_c).detach()
+                loss = loss + (weight * (bpp_c + lam_c * 255 ** 2 * mse_c)).sum() / args.batch
         train_step(model, opt, loss, ema, meta, args.batch)
         run_steps += 1
         train_log.add(loss=loss.item(), bpp_prog=bpp_prog.mean().item(), bpp_ctx=bpp_ctx.mean().item(),
@@ -254,7 +302,7 @@ def main():
         if meta['step'] % args.log_every == 0:
             account()
             train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4)},
-                            {'heads_only': heads_only, 'lr': args.lr})
+                            {'heads_only': heads_only, 'lr': args.lr, 'cut': args.cut})
         if time.time() - last > args.ckpt_minutes * 60:
             checkpoint()
             last = time.time()

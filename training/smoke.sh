@@ -16,8 +16,9 @@ node training/smoke_decode.mjs "$work/codec/smoke" test/fixtures/photo-256x192.p
 "$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --prog "$work/run/heads.pt" --out "$work/codec/smoke-prog"
 node training/smoke_decode.mjs "$work/codec/smoke-prog" test/fixtures/photo-256x192.png --progressive
 # the backbone fine-tuned for the progressive mode, split, heads adapted, exported, decoded
-"$py" training/prog_backbone.py --smoke --crops "$work/none.npz" --out-dir "$work/run" --id smoke-prog-ft \
+"$py" training/prog_backbone.py --smoke --crops "$work/none.npz" --out-dir "$work/run" --id smoke-prog-ft --cut 3:0.03,9:0.005 \
   --backbone "$work/run/checkpoints/smoke.pt" --heads "$work/run/heads.pt"
+"$py" training/prog_curve.py --smoke --crops "$work/none.npz" "$work/run/checkpoints/smoke-prog-ft.pt" "$work/run/checkpoints/smoke-prog-ft.pt"
 "$py" training/prog_backbone.py --smoke --out-dir "$work/run" --id smoke-prog-ft --split "$work/run/ft"
 "$py" training/progressive.py --smoke --ckpt "$work/run/ft/backbone.pt" --init "$work/run/ft/heads.pt" --stages crr,cdr \
   --out "$work/run/ft/heads2.pt" --log "$work/run/ft/heads2.jsonl"
