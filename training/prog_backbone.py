@@ -47,7 +47,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
-from progressive import ProgParam, cond_mean, gauss_mass  # noqa: E402
+from progressive import ProgParam, cell, cond_mean, gauss_mass  # noqa: E402
 from train import (TrainLog, lambda_of, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
                    train_step)
 
@@ -96,8 +96,7 @@ class ProgCodec(nn.Module):
         lik = gauss_mass((v_noisy.abs() - W / 2) / scale, (v_noisy.abs() + W / 2) / scale).clamp_min(1e-9)
         with torch.no_grad():
             s = torch.round(v)
-            lo = torch.floor((s + (W - 1) / 2) / W) * W - (W - 1) / 2
-            r = cond_mean(lo, lo + W - 1, scale)
+            r = cond_mean(*cell(s, W), scale)
         y_c = y + (mean + r - y).detach()
         with self.codec.transform_precision(x):
             return lik, self.codec.g_s(y_c * inv_gain).float()
@@ -125,8 +124,8 @@ def validate(model, val, device, qs, batch=4):
             acc['psnr'] += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
             if q == qs[0]:  # cut where the last trit-plane is missing: its rate without CRR, its PSNR without CDR
                 y, mean, scale, _ = model.last
-                lo = torch.floor((torch.round(y - mean) + 1) / 3) * 3 - 1
-                mass = gauss_mass((lo - 0.5) / scale, (lo + 2.5) / scale).clamp_min(1e-9)
+                lo, hi = cell(torch.round(y - mean), 3)
+                mass = gauss_mass((lo - 0.5) / scale, (hi + 0.5) / scale).clamp_min(1e-9)
                 acc.setdefault('bpp_cut1', []).extend(((bits(mass) + bits(z_lik)) / npix).tolist())
                 _, x_c = model.cut(x, torch.arange(x.shape[0]), 3)
                 mse = ((x_c.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import checkpoint_weights  # noqa: E402
 from prog_backbone import ProgCodec, bits  # noqa: E402
-from progressive import cond_mean, gauss_mass  # noqa: E402
+from progressive import cell, cond_mean, gauss_mass  # noqa: E402
 from train import load_crops  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,8 +46,7 @@ def curve(path, val, batch=4):
         npix = x.shape[2] * x.shape[3]
         s = torch.round(y - mean)
         for W in WIDTHS:
-            lo = torch.floor((s + (W - 1) / 2) / W) * W - (W - 1) / 2
-            hi = lo + W - 1
+            lo, hi = cell(s, W)
             mass = gauss_mass((lo - 0.5) / scale, (hi + 0.5) / scale).clamp_min(1e-9)
             x_c = model.codec.g_s((mean + cond_mean(lo, hi, scale)) * inv_gain).float().clamp(0, 1)
             mse = ((x_c * 255).round() - x * 255).pow(2).flatten(1).mean(1)

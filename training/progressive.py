@@ -131,6 +131,13 @@ def interval(s, L, k):
     return lo, lo + W - 1, W
 
 
+def cell(s, W):
+    """[lo, hi] of the width-W interval (W = 3^k) holding s: the intervals are centred on the
+    multiples of W, as `interval` gives them k planes before the end for any L."""
+    lo = torch.floor((s + (W - 1) / 2) / W) * W - (W - 1) / 2
+    return lo, lo + W - 1
+
+
 def features(mean, scale, lo, hi):
     W = hi - lo + 1
     yhat = mean + cond_mean(lo, hi, scale)
