@@ -29,12 +29,9 @@ Usage:
   /usr/bin/python3 training/bsq.py --smoke --out-dir /tmp/smoke
 """
 import argparse
-import json
 import math
 import os
-import signal
 import sys
-import time
 
 import numpy as np
 import torch
@@ -43,7 +40,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Analysis, Synthesis, transform_precision  # noqa: E402
-from train import TrainLog, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average, train_step, use_bf16  # noqa: E402
+from train import (load_crops, random_crops, resume_or_start, run_loop, save_checkpoint, setup_run, start_average,  # noqa: E402
+                   train_step, training_arguments, use_bf16)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIGS = {
@@ -256,27 +254,12 @@ def main():
     ap.add_argument('--id', default='nc-bsq')
     ap.add_argument('--config', choices=sorted(CONFIGS), default=None)
     ap.add_argument('--init', default=None, help='image codec checkpoint whose g_a/g_s start the transforms')
-    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
-    ap.add_argument('--images', default=None)
-    ap.add_argument('--out-dir', default=HERE)
-    ap.add_argument('--hours', type=float, default=1.0)
-    ap.add_argument('--steps', type=int, default=0)
-    ap.add_argument('--batch', type=int, default=8)
-    ap.add_argument('--patch', type=int, default=192)
-    ap.add_argument('--lr', type=float, default=2e-4)
     ap.add_argument('--mse-weight', type=float, default=20.0)
     ap.add_argument('--ent-weight', type=float, default=0.05)
     ap.add_argument('--rate-weight', type=float, default=0.2)
-    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
-    ap.add_argument('--log-every', type=int, default=25)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--device', default='auto')
     ap.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
                     help='bf16 autocast for g_a and g_s; auto: on CUDA and CPUs with native bf16')
-    ap.add_argument('--ema', type=float, default=0.999,
-                    help='decay of the moving average of the weights that validation and export use (0: none)')
-    ap.add_argument('--seed', type=int, default=20261128)
-    ap.add_argument('--smoke', action='store_true')
+    training_arguments(ap, batch=8, patch=192, lr=2e-4, log_every=25, seed=20261128)
     args = ap.parse_args()
 
     if args.smoke:
@@ -309,53 +292,8 @@ def main():
     print(f'{len(train)} crops, {len(val)} validation images, device {device}, '
           f'{sum(p.numel() for p in model.parameters())} parameters', flush=True)
     rng = np.random.default_rng(args.seed + meta['step'])
-    use_cuda = device.type == 'cuda'
-    logf = open(log_path, 'a')
-    t0, c0 = time.time(), time.process_time()
 
-    def account():
-        nonlocal t0, c0
-        dt_wall, dt_cpu = time.time() - t0, time.process_time() - c0
-        t0, c0 = time.time(), time.process_time()
-        meta['wall_hours'] += dt_wall / 3600
-        if use_cuda:
-            meta['gpu_hours'] += dt_wall / 3600
-        else:
-            meta['cpu_hours'] += dt_cpu / 3600
-
-    def checkpoint():
-        nonlocal t0, c0
-        account()
-        rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-               'gpu_hours': round(meta['gpu_hours'], 4), 'val': validate(model, val, device),
-               'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
-        if ema is not None:
-            # 'val' stays the raw weights' (comparable with older lines); 'val_ema' is what ships
-            rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device))
-        logf.write(json.dumps(rec) + '\n')
-        logf.flush()
-        save_checkpoint(ckpt_path, model, opt, meta, ema, kind='bsq')
-        print(json.dumps(rec), flush=True)
-        t0, c0 = time.time(), time.process_time()
-
-    stop = {'now': False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    start = last_ckpt = time.time()
-    run_steps = 0
-
-    def write_line(rec):
-        logf.write(json.dumps(rec) + '\n')
-        logf.flush()
-        print(json.dumps(rec), flush=True)
-
-    train_log = TrainLog(write_line)
-    model.train()
-    while not stop['now']:
-        if args.steps and run_steps >= args.steps:
-            break
-        if time.time() - start > args.hours * 3600:
-            break
+    def step():
         x, p = random_crops(train, rng, args.batch, args.patch, device)
         keep = torch.from_numpy(rng.integers(1, model.G + 1, args.batch)).to(device)
         x_hat, u, s, s_ste = model(x, keep)
@@ -374,20 +312,15 @@ def main():
         loss = ((1 - ms) + args.mse_weight * mse).mean() + args.ent_weight * (per_tok - codebook) \
             + bpp.mean() + args.rate_weight * (enc_bits / npix).mean()
         train_step(model, opt, loss, ema, meta, args.batch)
-        run_steps += 1
         raw = (keep.float() * model.gs).mean().item() / 256  # one token per 16x16 pixels
-        train_log.add(loss=loss.item(), msssim=ms.mean().item(),
-                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item(),
-                      bpp=bpp.mean().item(), raw_bpp=raw, tok_entropy=per_tok.item(), codebook_entropy=codebook.item())
-        if meta['step'] % args.log_every == 0:
-            account()
-            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4)},
-                            {'lr': args.lr, 'patch': p, 'batch': args.batch})
-        if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            checkpoint()
-            last_ckpt = time.time()
-    checkpoint()
-    logf.close()
+        return ({'loss': loss.item(), 'msssim': ms.mean().item(),
+                 'psnr': (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item(),
+                 'bpp': bpp.mean().item(), 'raw_bpp': raw, 'tok_entropy': per_tok.item(), 'codebook_entropy': codebook.item()},
+                {'lr': args.lr, 'patch': p, 'batch': args.batch})
+
+    model.train()
+    run_loop(args, device, meta, log_path, model, ema, step, lambda: validate(model, val, device),
+             lambda: save_checkpoint(ckpt_path, model, opt, meta, ema, kind='bsq'))
 
 
 if __name__ == '__main__':

@@ -35,11 +35,9 @@ Usage:
   /usr/bin/python3 training/prog_backbone.py --id nc-prog-ft --split /tmp/prog-ft
 """
 import argparse
-import json
 import os
-import signal
 import sys
-import time
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -48,10 +46,30 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
 from progressive import ProgParam, cell, cond_mean, gauss_mass  # noqa: E402
-from train import (TrainLog, lambda_of, load_crops, random_crops, resume_or_start, save_checkpoint, setup_run, start_average,  # noqa: E402
-                   train_step)
+from train import (lambda_of, load_crops, random_crops, resume_or_start, run_loop, save_checkpoint, setup_run,  # noqa: E402
+                   start_average, train_step, training_arguments)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Latent(NamedTuple):
+    """y at one rate index, the progressive Gaussian's mean and scale, and the inverse gain
+    that g_s's input is multiplied by."""
+    y: torch.Tensor
+    mean: torch.Tensor
+    scale: torch.Tensor
+    inv_gain: torch.Tensor
+
+    def pick(self, idx):
+        return Latent(*(t[idx] for t in self))
+
+
+class ProgOut(NamedTuple):
+    x_hat: Optional[torch.Tensor]
+    y_lik: torch.Tensor
+    z_lik: torch.Tensor
+    ctx_lik: torch.Tensor
+    lat: Latent
 
 
 class ProgCodec(nn.Module):
@@ -64,8 +82,9 @@ class ProgCodec(nn.Module):
         self.param = ProgParam(self.codec.M, hidden)
 
     def forward(self, x, q, heads_only=False):
-        """Reconstruction (None with heads_only), progressive y likelihoods, z likelihoods and
-        the context model's y likelihoods (on the detached latent)."""
+        """A ProgOut: the reconstruction (None with heads_only), progressive y likelihoods, z
+        likelihoods, the context model's y likelihoods (on the detached latent) and the Latent
+        that cut() and the curves start from."""
         c = self.codec
         if heads_only:
             with torch.no_grad():
@@ -76,21 +95,22 @@ class ProgCodec(nn.Module):
         y_noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else torch.round(y - mean) + mean
         y_lik = gaussian_likelihood(y_noisy, mean, scale)
         _, ctx_lik = c.slice_context(y.detach(), hyper.detach())
+        lat = Latent(y, mean, scale, inv_gain)
         if heads_only:
-            return None, y_lik, z_lik, ctx_lik
+            return ProgOut(None, y_lik, z_lik, ctx_lik, lat)
         y_hat = ste_round(y - mean) + mean
         with c.transform_precision(x):
             x_hat = c.g_s(y_hat * inv_gain)
-        self.last = (y, mean, scale, inv_gain)
-        return x_hat.float(), y_lik, z_lik, ctx_lik
+        return ProgOut(x_hat.float(), y_lik, z_lik, ctx_lik, lat)
 
-    def cut(self, x, pick, W):
-        """Rate and reconstruction of samples `pick` when their file is cut where every element
-        is known only to within W = 3^k (the last k trit-planes missing). Rate: -log2 of the
-        Gaussian's mass over a width-W interval around the offset with uniform noise of that
-        width (the step-1 relaxation, W times coarser). Reconstruction: the interval's
-        conditional mean, as the decoder does, with a straight-through gradient to y."""
-        y, mean, scale, inv_gain = (t[pick] for t in self.last)
+    def cut(self, x, lat, W):
+        """Rate and reconstruction of images x, with latent `lat` (a Latent of the same
+        samples), when their file is cut where every element is known only to within W = 3^k
+        (the last k trit-planes missing). Rate: -log2 of the Gaussian's mass over a width-W
+        interval around the offset with uniform noise of that width (the step-1 relaxation, W
+        times coarser). Reconstruction: the interval's conditional mean, as the decoder does,
+        with a straight-through gradient to y."""
+        y, mean, scale, inv_gain = lat
         v = y - mean
         v_noisy = v + torch.empty_like(v).uniform_(-W / 2, W / 2)
         lik = gauss_mass((v_noisy.abs() - W / 2) / scale, (v_noisy.abs() + W / 2) / scale).clamp_min(1e-9)
@@ -116,18 +136,17 @@ def validate(model, val, device, qs, batch=4):
         acc = {'bpp_prog': [], 'bpp_ctx': [], 'psnr': []}
         for i in range(0, len(val), batch):
             x = torch.from_numpy(val[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
-            x_hat, y_lik, z_lik, ctx_lik = model(x, torch.full((x.shape[0],), float(q), device=device))
+            x_hat, y_lik, z_lik, ctx_lik, lat = model(x, torch.full((x.shape[0],), float(q), device=device))
             npix = x.shape[2] * x.shape[3]
             acc['bpp_prog'] += ((bits(y_lik) + bits(z_lik)) / npix).tolist()
             acc['bpp_ctx'] += ((bits(ctx_lik) + bits(z_lik)) / npix).tolist()
             mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
             acc['psnr'] += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
             if q == qs[0]:  # cut where the last trit-plane is missing: its rate without CRR, its PSNR without CDR
-                y, mean, scale, _ = model.last
-                lo, hi = cell(torch.round(y - mean), 3)
-                mass = gauss_mass((lo - 0.5) / scale, (hi + 0.5) / scale).clamp_min(1e-9)
+                lo, hi = cell(torch.round(lat.y - lat.mean), 3)
+                mass = gauss_mass((lo - 0.5) / lat.scale, (hi + 0.5) / lat.scale).clamp_min(1e-9)
                 acc.setdefault('bpp_cut1', []).extend(((bits(mass) + bits(z_lik)) / npix).tolist())
-                _, x_c = model.cut(x, torch.arange(x.shape[0]), 3)
+                _, x_c = model.cut(x, lat, 3)
                 mse = ((x_c.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
                 acc.setdefault('psnr_cut1', []).extend((10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist())
         out.append({'q': q, **{k: float(np.mean(v)) for k, v in acc.items()}})
@@ -182,28 +201,13 @@ def main():
     ap.add_argument('--backbone', default=None, help='image codec checkpoint to start from (train.py format)')
     ap.add_argument('--heads', default=None, help='progressive heads checkpoint (progressive.py) to start prog_param from')
     ap.add_argument('--split', default=None, help='write DIR/backbone.pt and DIR/heads.pt from the checkpoint, then exit')
-    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
-    ap.add_argument('--images', default=None, help='smoke mode: folder of images to crop')
-    ap.add_argument('--out-dir', default=HERE, help='checkpoints/ and logs/ go here')
-    ap.add_argument('--hours', type=float, default=1.0, help='wall-clock budget of this run')
-    ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
     ap.add_argument('--warmup', type=int, default=300, help='steps that train only the heads, at the start')
     ap.add_argument('--top', type=float, default=0.5, help='share of samples at the highest rate index')
     ap.add_argument('--cut', default='',
                     help="also train the files cut short: 'W:lambda,...' (e.g. 3:0.03,9:0.005); each step the "
                          'top-rate samples add the rate-distortion loss of one of these cut points, where '
                          'every element is known to within W (3: the last trit-plane missing)')
-    ap.add_argument('--batch', type=int, default=4)
-    ap.add_argument('--patch', type=int, default=256)
-    ap.add_argument('--lr', type=float, default=1e-4)
-    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
-    ap.add_argument('--log-every', type=int, default=50)
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--device', default='auto')
-    ap.add_argument('--ema', type=float, default=0.995,
-                    help='decay of the weight average; a short fine-tune wants a short one')
-    ap.add_argument('--seed', type=int, default=20261128)
-    ap.add_argument('--smoke', action='store_true', help='a few steps on the test fixtures')
+    training_arguments(ap, batch=4, patch=256, lr=1e-4, threads=1, ema=0.995, seed=20261128)
     args = ap.parse_args()
     if args.smoke:
         args.steps = args.steps or 6
@@ -233,49 +237,12 @@ def main():
     K = len(model.codec.lambdas)
     val_qs = [float(K - 1), 4.0] if not args.smoke else [float(K - 1)]
     rng = np.random.default_rng(args.seed + meta['step'])
-    logf = open(log_path, 'a')
-    t0, c0 = time.time(), time.process_time()
 
-    def account():
-        nonlocal t0, c0
-        meta['wall_hours'] += (time.time() - t0) / 3600
-        if device.type == 'cuda':
-            meta['gpu_hours'] += (time.time() - t0) / 3600
-        else:
-            meta['cpu_hours'] += (time.process_time() - c0) / 3600
-        t0, c0 = time.time(), time.process_time()
-
-    def log(rec):
-        rec['time'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-        logf.write(json.dumps(rec) + '\n')
-        logf.flush()
-        print(json.dumps(rec), flush=True)
-
-    def checkpoint():
-        nonlocal t0, c0
-        account()
-        rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-               'val': validate(model, val, device, val_qs)}
-        if ema is not None:
-            rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device, val_qs))
-        save_checkpoint(ckpt_path, model, opt, meta, ema, kind='prog')
-        log(rec)
-        t0, c0 = time.time(), time.process_time()
-
-    stop = {'now': False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    if meta['step'] == 0:
-        checkpoint()
-    start = last = time.time()
-    run_steps = 0
-    train_log = TrainLog(log)
-    model.train()
-    while not stop['now'] and not (args.steps and run_steps >= args.steps) and time.time() - start < args.hours * 3600:
+    def step():
         x, p = random_crops(train, rng, args.batch, args.patch, device)
         q = torch.from_numpy(np.where(rng.random(args.batch) < args.top, K - 1, rng.uniform(0, K - 1, args.batch))).float().to(device)
         heads_only = meta['step'] < args.warmup
-        x_hat, y_lik, z_lik, ctx_lik = model(x, q, heads_only=heads_only)
+        x_hat, y_lik, z_lik, ctx_lik, lat = model(x, q, heads_only=heads_only)
         npix = p * p
         bpp_prog = (bits(y_lik) + bits(z_lik)) / npix
         bpp_ctx = bits(ctx_lik) / npix  # trains the context nets only (detached latent)
@@ -288,25 +255,20 @@ def main():
             pick = (q == K - 1).nonzero().flatten()
             if cuts and len(pick):
                 W, lam_c = cuts[rng.integers(len(cuts))]
-                lik_c, x_c = model.cut(x[pick], pick, W)
+                lik_c, x_c = model.cut(x[pick], lat.pick(pick), W)
                 mse_c = (x_c - x[pick]).pow(2).flatten(1).mean(1)
                 bpp_c = (bits(lik_c) + bits(z_lik[pick])) / npix
                 # BD-rate counts relative rate: a bit saved at the cut weighs top rate / cut rate
                 weight = (bpp_prog[pick] / bpp_c).detach()
                 loss = loss + (weight * (bpp_c + lam_c * 255 ** 2 * mse_c)).sum() / args.batch
         train_step(model, opt, loss, ema, meta, args.batch)
-        run_steps += 1
-        train_log.add(loss=loss.item(), bpp_prog=bpp_prog.mean().item(), bpp_ctx=bpp_ctx.mean().item(),
-                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item())
-        if meta['step'] % args.log_every == 0:
-            account()
-            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4)},
-                            {'heads_only': heads_only, 'lr': args.lr, 'cut': args.cut})
-        if time.time() - last > args.ckpt_minutes * 60:
-            checkpoint()
-            last = time.time()
-    checkpoint()
-    logf.close()
+        return ({'loss': loss.item(), 'bpp_prog': bpp_prog.mean().item(), 'bpp_ctx': bpp_ctx.mean().item(),
+                 'psnr': (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item()},
+                {'heads_only': heads_only, 'lr': args.lr, 'cut': args.cut})
+
+    model.train()
+    run_loop(args, device, meta, log_path, model, ema, step, lambda: validate(model, val, device, val_qs),
+             lambda: save_checkpoint(ckpt_path, model, opt, meta, ema, kind='prog'), first_checkpoint=meta['step'] == 0)
 
 
 if __name__ == '__main__':

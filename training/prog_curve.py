@@ -41,8 +41,8 @@ def curve(path, val, batch=4):
     acc = {W: ([], []) for W in WIDTHS}
     for i in range(0, len(val), batch):
         x = torch.from_numpy(val[i:i + batch]).permute(0, 3, 1, 2).float() / 255
-        _, _, z_lik, _ = model(x, torch.full((x.shape[0],), float(K - 1)))
-        y, mean, scale, inv_gain = model.last
+        out = model(x, torch.full((x.shape[0],), float(K - 1)))
+        z_lik, (y, mean, scale, inv_gain) = out.z_lik, out.lat
         npix = x.shape[2] * x.shape[3]
         s = torch.round(y - mean)
         for W in WIDTHS:

@@ -29,7 +29,6 @@ Usage:
 import argparse
 import hashlib
 import json
-import math
 import os
 import sys
 import time

@@ -264,6 +264,94 @@ class TrainLog:
         return rec
 
 
+def training_arguments(ap, *, batch, patch, lr, log_every=50, threads=2, ema=0.999, seed=20261127):
+    """The arguments every training script takes, with that script's defaults."""
+    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
+    ap.add_argument('--images', default=None, help='smoke mode: folder of images to crop')
+    ap.add_argument('--out-dir', default=HERE, help='checkpoints/ and logs/ go here')
+    ap.add_argument('--hours', type=float, default=1.0, help='wall-clock budget of this run')
+    ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
+    ap.add_argument('--batch', type=int, default=batch)
+    ap.add_argument('--patch', type=int, default=patch)
+    ap.add_argument('--lr', type=float, default=lr)
+    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
+    ap.add_argument('--log-every', type=int, default=log_every)
+    ap.add_argument('--threads', type=int, default=threads)
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--ema', type=float, default=ema,
+                    help='decay of the moving average of the weights that validation and export use (0: none)')
+    ap.add_argument('--seed', type=int, default=seed)
+    ap.add_argument('--smoke', action='store_true', help='a tiny run of a few steps, well under a minute')
+
+
+def run_loop(args, device, meta, log_path, model, ema, step, validate, save, first_checkpoint=False):
+    """Runs `step()` until --steps or --hours is spent or SIGTERM/SIGINT arrives (the current
+    step finishes first), then checkpoints.
+
+    step() trains one step and returns (figures, tail): figures are averaged over the steps
+    between log lines, tail is added to the line as it is. Every --log-every steps a train
+    line; every --ckpt-minutes (and at the end, and at the start with first_checkpoint) save()
+    writes the checkpoint and a val line records validate() of the raw weights ('val',
+    comparable with older lines) and of the weight average ema ('val_ema', what export.py
+    ships). meta's hours count training only: CPU time of this process on CPU, wall time on
+    CUDA; validation and saving are left out."""
+    logf = open(log_path, 'a')
+
+    def write(rec):
+        rec.setdefault('time', time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        logf.write(json.dumps(rec) + '\n')
+        logf.flush()
+        print(json.dumps(rec), flush=True)
+
+    clock = {'wall': time.time(), 'cpu': time.process_time()}
+
+    def account(restart=False):
+        dt_wall, dt_cpu = time.time() - clock['wall'], time.process_time() - clock['cpu']
+        if not restart:
+            meta['wall_hours'] += dt_wall / 3600
+            if device.type == 'cuda':
+                meta['gpu_hours'] += dt_wall / 3600
+            else:
+                meta['cpu_hours'] += dt_cpu / 3600
+        clock.update(wall=time.time(), cpu=time.process_time())
+
+    def hours():
+        return {'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4), 'gpu_hours': round(meta['gpu_hours'], 4),
+                'wall_hours': round(meta['wall_hours'], 4)}
+
+    def checkpoint():
+        account()
+        rec = {'type': 'val', **hours(), 'val': validate()}
+        if ema is not None:
+            rec['val_ema'] = ema.validated(model, validate)
+        save()
+        write(rec)
+        account(restart=True)  # validation and saving are not training time
+
+    stop = {'now': False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    train_log = TrainLog(write)
+    try:
+        if first_checkpoint:
+            checkpoint()
+        start = last_ckpt = time.time()
+        run_steps = 0
+        while not stop['now'] and not (args.steps and run_steps >= args.steps) and time.time() - start < args.hours * 3600:
+            figures, tail = step()
+            run_steps += 1
+            train_log.add(**figures)
+            if meta['step'] % args.log_every == 0:
+                account()
+                train_log.flush({'type': 'train', **hours()}, tail)
+            if time.time() - last_ckpt > args.ckpt_minutes * 60:
+                checkpoint()
+                last_ckpt = time.time()
+        checkpoint()
+    finally:
+        logf.close()
+
+
 def lambda_of(model, q):
     lam = model.lambdas.log()
     K = len(lam)
@@ -301,26 +389,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--id', default='nc-small', help='codec id; names the checkpoint and log')
     ap.add_argument('--config', choices=sorted(CONFIGS), default=None)
-    ap.add_argument('--crops', default=os.path.join(HERE, 'cache', 'crops.npz'))
-    ap.add_argument('--images', default=None, help='smoke mode: folder of images to crop')
-    ap.add_argument('--out-dir', default=HERE, help='checkpoints/ and logs/ go here')
-    ap.add_argument('--hours', type=float, default=1.0, help='wall-clock budget of this run')
-    ap.add_argument('--steps', type=int, default=0, help='stop after this many steps (0: no limit)')
-    ap.add_argument('--batch', type=int, default=16)
-    ap.add_argument('--patch', type=int, default=128)
-    ap.add_argument('--lr', type=float, default=1e-4)
-    ap.add_argument('--ckpt-minutes', type=float, default=10.0)
-    ap.add_argument('--log-every', type=int, default=50)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--device', default='auto')
     ap.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
                     help='bf16 autocast for g_a and g_s (the rest stays fp32); auto: bf16 on CUDA and on '
                          'CPUs with native bf16 (avx512_bf16 / amx_bf16), fp32 elsewhere')
     ap.add_argument('--bf16', action='store_const', const='bf16', dest='precision', help='same as --precision bf16')
-    ap.add_argument('--ema', type=float, default=0.999,
-                    help='decay of the moving average of the weights that validation and export use (0: none)')
-    ap.add_argument('--seed', type=int, default=20261127)
-    ap.add_argument('--smoke', action='store_true', help='tiny model, few steps, < 1 minute')
+    training_arguments(ap, batch=16, patch=128, lr=1e-4)
     args = ap.parse_args()
 
     if args.smoke:
@@ -342,79 +415,21 @@ def main():
     rng = np.random.default_rng(args.seed + meta['step'])
     K = len(model.lambdas)
     val_qs = [1.0, 4.0, float(K - 1)] if not args.smoke else [0.0]
-    use_cuda = device.type == 'cuda'
 
-    t0 = time.time()
-    c0 = time.process_time()
-    last_ckpt = t0
-    run_steps = 0
-    logf = open(log_path, 'a')
-
-    def write_line(rec):
-        logf.write(json.dumps(rec) + '\n')
-        logf.flush()
-        print(json.dumps(rec), flush=True)
-
-    train_log = TrainLog(write_line)
-
-    def account():
-        now = time.time()
-        nonlocal t0, c0
-        dt_wall, dt_cpu = now - t0, time.process_time() - c0
-        t0, c0 = now, time.process_time()
-        meta['wall_hours'] += dt_wall / 3600
-        if use_cuda:
-            meta['gpu_hours'] += dt_wall / 3600
-        else:
-            meta['cpu_hours'] += dt_cpu / 3600
-
-    def checkpoint(final=False):
-        account()
-        vals = validate(model, val, device, val_qs)
-        rec = {'type': 'val', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-               'gpu_hours': round(meta['gpu_hours'], 4), 'wall_hours': round(meta['wall_hours'], 4), 'val': vals,
-               'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
-        if ema is not None:
-            # 'val' stays the raw weights' (comparable with older lines); 'val_ema' is what ships
-            rec['val_ema'] = ema.validated(model, lambda: validate(model, val, device, val_qs))
-        logf.write(json.dumps(rec) + '\n')
-        logf.flush()
-        save_checkpoint(ckpt_path, model, opt, meta, ema)
-        print(json.dumps(rec), flush=True)
-        # validation time is not training time
-        nonlocal t0, c0
-        t0, c0 = time.time(), time.process_time()
-
-    stop = {'now': False}
-    # SIGTERM/SIGINT end the run cleanly: the loop finishes its step, then checkpoints
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
-    start = time.time()
-    model.train()
-    while not stop['now']:
-        if args.steps and run_steps >= args.steps:
-            break
-        if time.time() - start > args.hours * 3600:
-            break
+    def step():
         x, p = random_crops(train, rng, args.batch, args.patch, device)
         q = torch.from_numpy(rng.uniform(0, K - 1, args.batch)).float().to(device)
         lam = lambda_of(model, q)
         bpp, mse, _ = rd_terms(model, x, q)
         loss = (bpp.float() + lam * 255 ** 2 * mse.float()).mean()
         train_step(model, opt, loss, ema, meta, args.batch)
-        run_steps += 1
-        train_log.add(loss=loss.item(), bpp=bpp.mean().item(),
-                      psnr=(10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item())
-        if meta['step'] % args.log_every == 0:
-            account()
-            train_log.flush({'type': 'train', 'step': meta['step'], 'cpu_hours': round(meta['cpu_hours'], 4),
-                             'gpu_hours': round(meta['gpu_hours'], 4)},
-                            {'lr': args.lr, 'patch': p, 'batch': args.batch})
-        if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            checkpoint()
-            last_ckpt = time.time()
-    checkpoint(final=True)
-    logf.close()
+        return ({'loss': loss.item(), 'bpp': bpp.mean().item(),
+                 'psnr': (10 * torch.log10(1 / mse.detach().clamp_min(1e-10))).mean().item()},
+                {'lr': args.lr, 'patch': p, 'batch': args.batch})
+
+    model.train()
+    run_loop(args, device, meta, log_path, model, ema, step, lambda: validate(model, val, device, val_qs),
+             lambda: save_checkpoint(ckpt_path, model, opt, meta, ema))
 
 
 if __name__ == '__main__':
