@@ -46,7 +46,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ImageCodec, checkpoint_weights, gaussian_likelihood, ste_round  # noqa: E402
 from progressive import ProgParam, cell, cond_mean, gauss_mass  # noqa: E402
-from train import (lambda_of, load_crops, random_crops, resume_or_start, run_loop, save_checkpoint, setup_run,  # noqa: E402
+from train import (lambda_of, load_crops, psnr8, random_crops, resume_or_start, run_loop, save_checkpoint, setup_run,  # noqa: E402
                    start_average, train_step, training_arguments)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,6 +122,14 @@ class ProgCodec(nn.Module):
             return lik, self.codec.g_s(y_c * inv_gain).float()
 
 
+def boundary_mass(lat, W):
+    """Each element's probability of the width-W interval it is known to lie in when its file
+    is cut at a plane boundary (the last log3(W) trit-planes missing; W = 1: the whole file):
+    the Gaussian's mass over it, no CRR."""
+    lo, hi = cell(torch.round(lat.y - lat.mean), W)
+    return gauss_mass((lo - 0.5) / lat.scale, (hi + 0.5) / lat.scale).clamp_min(1e-9)
+
+
 def bits(lik):
     return -torch.log2(lik).flatten(1).sum(1)
 
@@ -140,15 +148,10 @@ def validate(model, val, device, qs, batch=4):
             npix = x.shape[2] * x.shape[3]
             acc['bpp_prog'] += ((bits(y_lik) + bits(z_lik)) / npix).tolist()
             acc['bpp_ctx'] += ((bits(ctx_lik) + bits(z_lik)) / npix).tolist()
-            mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
-            acc['psnr'] += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
+            acc['psnr'] += psnr8(x_hat, x).tolist()
             if q == qs[0]:  # cut where the last trit-plane is missing: its rate without CRR, its PSNR without CDR
-                lo, hi = cell(torch.round(lat.y - lat.mean), 3)
-                mass = gauss_mass((lo - 0.5) / lat.scale, (hi + 0.5) / lat.scale).clamp_min(1e-9)
-                acc.setdefault('bpp_cut1', []).extend(((bits(mass) + bits(z_lik)) / npix).tolist())
-                _, x_c = model.cut(x, lat, 3)
-                mse = ((x_c.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
-                acc.setdefault('psnr_cut1', []).extend((10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist())
+                acc.setdefault('bpp_cut1', []).extend(((bits(boundary_mass(lat, 3)) + bits(z_lik)) / npix).tolist())
+                acc.setdefault('psnr_cut1', []).extend(psnr8(model.cut(x, lat, 3)[1], x).tolist())
         out.append({'q': q, **{k: float(np.mean(v)) for k, v in acc.items()}})
     model.train()
     return out

@@ -23,9 +23,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import checkpoint_weights  # noqa: E402
-from prog_backbone import ProgCodec, bits  # noqa: E402
-from progressive import cell, cond_mean, gauss_mass  # noqa: E402
-from train import load_crops  # noqa: E402
+from prog_backbone import ProgCodec, bits, boundary_mass  # noqa: E402
+from train import load_crops, psnr8  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIDTHS = (81, 27, 9, 3, 1)
@@ -42,16 +41,10 @@ def curve(path, val, batch=4):
     for i in range(0, len(val), batch):
         x = torch.from_numpy(val[i:i + batch]).permute(0, 3, 1, 2).float() / 255
         out = model(x, torch.full((x.shape[0],), float(K - 1)))
-        z_lik, (y, mean, scale, inv_gain) = out.z_lik, out.lat
         npix = x.shape[2] * x.shape[3]
-        s = torch.round(y - mean)
         for W in WIDTHS:
-            lo, hi = cell(s, W)
-            mass = gauss_mass((lo - 0.5) / scale, (hi + 0.5) / scale).clamp_min(1e-9)
-            x_c = model.codec.g_s((mean + cond_mean(lo, hi, scale)) * inv_gain).float().clamp(0, 1)
-            mse = ((x_c * 255).round() - x * 255).pow(2).flatten(1).mean(1)
-            acc[W][0].extend(((bits(mass) + bits(z_lik)) / npix).tolist())
-            acc[W][1].extend((10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist())
+            acc[W][0].extend(((bits(boundary_mass(out.lat, W)) + bits(out.z_lik)) / npix).tolist())
+            acc[W][1].extend(psnr8(model.cut(x, out.lat, W)[1], x).tolist())
     return {'checkpoint': path, 'step': ck['meta']['step'],
             'points': [{'W': W, 'bpp': float(np.mean(acc[W][0])), 'psnr': float(np.mean(acc[W][1]))} for W in WIDTHS]}
 

@@ -361,6 +361,12 @@ def lambda_of(model, q):
     return (lam[lo] * (1 - t) + lam[lo + 1] * t).exp()
 
 
+def psnr8(x_hat, x):
+    """Per-image PSNR of x_hat rounded to 8 bits, as a decoder writes it, against x (both in [0, 1])."""
+    mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))
+
+
 @torch.no_grad()
 def validate(model, val, device, qs, batch=4):
     if len(val) == 0:
@@ -375,9 +381,7 @@ def validate(model, val, device, qs, batch=4):
             x = torch.from_numpy(val[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
             qq = torch.full((x.shape[0],), float(q), device=device)
             bpp, _, x_hat = rd_terms(model, x, qq)
-            x8 = (x_hat.clamp(0, 1) * 255).round()
-            mse = (x8 - x * 255).pow(2).flatten(1).mean(1)
-            psnrs += (10 * torch.log10(255 ** 2 / mse.clamp_min(1e-10))).tolist()
+            psnrs += psnr8(x_hat, x).tolist()
             bpps += bpp.tolist()
         out.append({'q': q, 'bpp': float(np.mean(bpps)), 'psnr': float(np.mean(psnrs))})
     model.train()
