@@ -112,6 +112,7 @@ def round_weights_fp16(model, val_path, min_elements=64):
     PyTorch reference agree; return the cost on the validation images (PSNR and bpp, at
     three rates) when the crop cache is there."""
     from model import rd_terms
+    from train import psnr8
     def measure():
         if not val_path or not os.path.exists(val_path):
             return None
@@ -120,8 +121,7 @@ def round_weights_fp16(model, val_path, min_elements=64):
         for q in (1.0, 4.0, float(len(model.lambdas) - 1)):
             x = torch.from_numpy(val).permute(0, 3, 1, 2).float() / 255
             bpp, _, x_hat = rd_terms(model, x, torch.full((x.shape[0],), q))
-            mse = ((x_hat.clamp(0, 1) * 255).round() - x * 255).pow(2).flatten(1).mean(1)
-            out.append((float((10 * torch.log10(255 ** 2 / mse)).mean()), float(bpp.mean())))
+            out.append((float(psnr8(x_hat, x).mean()), float(bpp.mean())))
         return out
     before = measure()
     for name, p in model.named_parameters():
