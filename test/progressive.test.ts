@@ -416,7 +416,11 @@ describe('CLI: progressive files', () => {
     expect(report.progressive.bytes).toBe(Math.round(size / 4));
     expect(codec(['truncate', 'p.ncdc', 'small.ncdc', '--bytes', '2000']).status).toBe(0);
     expect(readFileSync(join(dir, 'small.ncdc')).length).toBeLessThanOrEqual(2000);
-    expect(codec(['decode', 'small.ncdc', 'small.png']).status).toBe(0);
+    // the truncated file is a whole file holding part of the trits, and its report says so
+    const small = codec(['decode', 'small.ncdc', 'small.png']);
+    expect(small.status).toBe(0);
+    expect(small.stderr).toMatch(/truncated progressive file of \d+ bytes \(\d of \d planes whole, [0-9.]+% of the trits\)/);
+    expect(codec(['decode', 'p.ncdc', 'whole.png']).stderr).toMatch(/progressive \(all \d planes\)/);
     // a cut file decodes as it is
     writeFileSync(join(dir, 'cut.ncdc'), readFileSync(join(dir, 'p.ncdc')).subarray(0, Math.round(size * 0.6)));
     expect(codec(['decode', 'cut.ncdc', 'cut.png']).status).toBe(0);

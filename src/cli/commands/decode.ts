@@ -28,8 +28,10 @@ export interface DecodeReport {
 
 function progressiveNote(p: ProgressiveStatus | undefined): string {
   if (!p) return '';
-  if (p.complete) return `progressive (all ${p.totalPlanes} planes), `;
-  return `progressive prefix of ${p.bytes} bytes (${p.planes} of ${p.totalPlanes} planes whole, ${(100 * p.fraction).toFixed(1)}% of the trits), `;
+  if (p.fraction >= 1) return `progressive (all ${p.totalPlanes} planes), `;
+  // a file cut by `codec truncate` is whole as a file but holds only part of the trits
+  const what = p.complete ? 'truncated progressive file' : 'progressive prefix';
+  return `${what} of ${p.bytes} bytes (${p.planes} of ${p.totalPlanes} planes whole, ${(100 * p.fraction).toFixed(1)}% of the trits), `;
 }
 
 export const decodeCommand: Command = {
