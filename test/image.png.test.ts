@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../src/image/frame.js';
 import { encodeImage, readImage } from '../src/image/io.js';
-import { encodePng, paethFiltered } from '../src/image/png.js';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { adler32, encodePng, paethFiltered } from '../src/image/png.js';
 import { rng } from './helpers/rng.js';
 
 function frameOf(width: number, height: number, channels: Frame['channels'], fill: (i: number) => number): Frame {
@@ -47,6 +48,35 @@ describe('PNG writer', () => {
     expect(idats).toBeGreaterThanOrEqual(3);
     const back = await pixelsOf(png);
     expect(Buffer.compare(back.data, Buffer.from(frame.data))).toBe(0);
+  });
+
+  it('compresses large images in bands that join into one valid zlib stream', async () => {
+    // 640x480 RGB is 1.2 MB of filtered rows: four bands, each compressed on its own
+    for (const channels of [1, 3, 4] as const) {
+      const frame = frameOf(640, 480, channels, (i) => ((i % 640) * 3 + ((i / 1919) | 0)) ^ Math.floor(random() * 3));
+      const png = await encodePng(frame);
+      // the IDAT payloads, joined, are one zlib stream: inflateSync checks its Adler-32 too
+      const idat: Buffer[] = [];
+      for (let p = 8; p < png.length; ) {
+        const len = png.readUInt32BE(p);
+        if (png.toString('latin1', p + 4, p + 8) === 'IDAT') idat.push(png.subarray(p + 8, p + 8 + len));
+        p += 12 + len;
+      }
+      const rows = inflateSync(Buffer.concat(idat));
+      expect(Buffer.compare(rows, Buffer.from(paethFiltered(frame.data, 640, 480, channels)))).toBe(0);
+      const back = await pixelsOf(png);
+      expect(Buffer.compare(back.data, Buffer.from(frame.data))).toBe(0);
+    }
+  });
+
+  it('computes Adler-32 as zlib does', () => {
+    expect(adler32(new TextEncoder().encode('Wikipedia'))).toBe(0x11e60398);
+    expect(adler32(new Uint8Array(0))).toBe(1);
+    // zlib's own trailer is the reference; runs of 255 stress the modular reductions
+    for (const data of [new Uint8Array(100_000).fill(255), Uint8Array.from({ length: 70_001 }, () => Math.floor(random() * 256))]) {
+      const z = deflateSync(data);
+      expect(adler32(data)).toBe(z.readUInt32BE(z.length - 4));
+    }
   });
 
   it('filters rows with Paeth (filter byte 4) and inverts exactly', () => {
