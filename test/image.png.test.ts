@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../src/image/frame.js';
 import { encodeImage, readImage } from '../src/image/io.js';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { pixelKernels } from '../src/image/pixels-wasm.js';
 import { adler32, encodePng, paethFiltered } from '../src/image/png.js';
 import { rng } from './helpers/rng.js';
 
@@ -66,6 +67,19 @@ describe('PNG writer', () => {
       expect(Buffer.compare(rows, Buffer.from(paethFiltered(frame.data, 640, 480, channels)))).toBe(0);
       const back = await pixelsOf(png);
       expect(Buffer.compare(back.data, Buffer.from(frame.data))).toBe(0);
+    }
+  });
+
+  it('filters rows in WebAssembly to the same bytes as the TypeScript filter', () => {
+    expect(pixelKernels()).not.toBeNull(); // built by npm run build:wasm
+    // widths around the 16-byte SIMD step, every channel count, rows of random and flat data
+    for (const [w, h] of [[1, 1], [1, 9], [5, 3], [6, 4], [16, 2], [17, 5], [33, 7], [250, 31]]) {
+      for (const c of [1, 2, 3, 4] as const) {
+        const frame = frameOf(w, h, c, (i) => (i % 97 < 40 ? 200 : Math.floor(random() * 256)));
+        const wasm = paethFiltered(frame.data, w, h, c);
+        const ts = paethFiltered(frame.data, w, h, c, 'ts');
+        expect(Buffer.compare(Buffer.from(wasm), Buffer.from(ts))).toBe(0);
+      }
     }
   });
 

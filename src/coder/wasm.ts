@@ -28,7 +28,7 @@ export const CHUNK_SYMBOLS = 1 << 20;
 
 // The project compiles against ES2022 + Node types, which do not describe WebAssembly;
 // these are the few parts used here.
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 interface WasmModule {
@@ -39,7 +39,8 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: unknown };
 }
-const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+/** The WebAssembly global, with the types of the parts this package uses. */
+export const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface RansExports {
   memory: WasmMemory;

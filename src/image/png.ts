@@ -2,14 +2,17 @@
  * A PNG writer for decoded frames, without sharp: loading sharp (libvips) costs a decoding
  * CLI call about 75 ms before any work, and sharp's default PNG has no row filter. Every row
  * here uses the Paeth filter, which on kodim01 gives a file a third smaller than sharp's
- * default (703 against 1024 kB). Large images are cut into bands of rows that zlib compresses
- * at once on libuv's thread pool while the next band is filtered on the main thread; the
- * bands are joined into one zlib stream (each but the last ends on a byte-aligned sync flush).
+ * default (703 against 1024 kB); the filter and the stream's Adler-32 run in WebAssembly
+ * (build/pixels.wasm, SIMD), with a TypeScript fallback. Large images are cut into bands of
+ * rows that zlib compresses at once on libuv's thread pool while the next band is filtered;
+ * the bands are joined into one zlib stream (each but the last ends on a byte-aligned sync
+ * flush).
  */
 import { promisify } from 'node:util';
 import { constants as zlibConstants, deflate as deflateCb, deflateRaw as deflateRawCb } from 'node:zlib';
 import { crc32 } from '../bitstream/crc32.js';
 import type { Frame } from './frame.js';
+import { pixelKernels, type PixelKernels } from './pixels-wasm.js';
 
 const deflate = promisify(deflateCb);
 const deflateRaw = promisify(deflateRawCb);
@@ -55,17 +58,21 @@ function filterRows(data: Uint8Array, width: number, channels: number, y0: numbe
   }
 }
 
-/** Rows prefixed with their filter byte (4, Paeth); the first row's Paeth reduces to Sub. */
-export function paethFiltered(data: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+/**
+ * Rows prefixed with their filter byte (4, Paeth); the first row's Paeth reduces to Sub. By the
+ * WebAssembly kernel when it loads (`engine` 'auto'), or by the TypeScript one ('ts'), which
+ * gives the same bytes.
+ */
+export function paethFiltered(data: Uint8Array, width: number, height: number, channels: number, engine: 'auto' | 'ts' = 'auto'): Uint8Array {
   const out = new Uint8Array((width * channels + 1) * height);
-  filterRows(data, width, channels, 0, height, out);
+  filterBand(data, width, channels, 0, height, out, 1, engine === 'ts' ? null : pixelKernels());
   return out;
 }
 
-/** Adler-32 of `bytes` (the zlib stream's trailer). */
-export function adler32(bytes: Uint8Array): number {
-  let a = 1;
-  let b = 0;
+/** Adler-32 of `bytes` (the zlib stream's trailer), continuing from `adler` (1 to start). */
+export function adler32(bytes: Uint8Array, adler = 1): number {
+  let a = adler & 0xffff;
+  let b = adler >>> 16;
   // reduced every 5552 bytes (zlib's NMAX), which keeps both sums below 2^32
   for (let start = 0; start < bytes.length; start += 5552) {
     const end = Math.min(start + 5552, bytes.length);
@@ -77,6 +84,36 @@ export function adler32(bytes: Uint8Array): number {
     b %= 65521;
   }
   return ((b << 16) | a) >>> 0;
+}
+
+/**
+ * Paeth-filters rows y0..y1-1 into their place in `filtered` and returns the Adler-32 of those
+ * filtered bytes continued from `adler`: by the WebAssembly kernels when they load, else in
+ * TypeScript (the same bytes; test/image.png.test.ts compares them).
+ */
+function filterBand(data: Uint8Array, width: number, channels: number, y0: number, y1: number, filtered: Uint8Array, adler: number, wasm: PixelKernels | null = pixelKernels()): number {
+  const stride = width * channels;
+  const start = y0 * (stride + 1);
+  const length = (y1 - y0) * (stride + 1);
+  if (!wasm) {
+    filterRows(data, width, channels, y0, y1, filtered);
+    return adler32(filtered.subarray(start, start + length), adler);
+  }
+  const above = y0 > 0 ? stride : 0;
+  const input = wasm.alloc(above + (y1 - y0) * stride);
+  const output = wasm.alloc(length);
+  try {
+    let mem = new Uint8Array(wasm.memory.buffer); // after both allocations, which may grow it
+    mem.set(data.subarray(y0 * stride - above, y1 * stride), input);
+    wasm.paeth(input + above, above ? input : 0, output, width, y1 - y0, channels);
+    const sum = wasm.adler32(output, length, adler) >>> 0;
+    mem = new Uint8Array(wasm.memory.buffer);
+    filtered.set(mem.subarray(output, output + length), start);
+    return sum;
+  } finally {
+    wasm.free(output);
+    wasm.free(input);
+  }
 }
 
 function chunk(type: string, payload: Uint8Array): Uint8Array {
@@ -103,14 +140,15 @@ async function compressRows(data: Uint8Array, width: number, height: number, cha
   const filtered = new Uint8Array(rowBytes * height);
   const bands = Math.max(1, Math.min(MAX_BANDS, height, Math.floor(filtered.length / BAND_BYTES)));
   if (bands === 1) {
-    filterRows(data, width, channels, 0, height, filtered);
+    filterBand(data, width, channels, 0, height, filtered, 1);
     return deflate(filtered, options);
   }
   const parts: Promise<Buffer>[] = [];
+  let adler = 1;
   for (let k = 0; k < bands; k++) {
     const y0 = Math.floor((k * height) / bands);
     const y1 = Math.floor(((k + 1) * height) / bands);
-    filterRows(data, width, channels, y0, y1, filtered);
+    adler = filterBand(data, width, channels, y0, y1, filtered, adler);
     const last = k === bands - 1;
     // a sync flush ends the band on a byte boundary without a final block
     parts.push(deflateRaw(filtered.subarray(y0 * rowBytes, y1 * rowBytes), last ? options : { ...options, finishFlush: zlibConstants.Z_SYNC_FLUSH }));
@@ -118,7 +156,7 @@ async function compressRows(data: Uint8Array, width: number, height: number, cha
   // the header's check bits make 0x78xx a multiple of 31; FLEVEL 2 is zlib's default level
   const header = Uint8Array.of(0x78, 0x9c);
   const trailer = new Uint8Array(4);
-  new DataView(trailer.buffer).setUint32(0, adler32(filtered));
+  new DataView(trailer.buffer).setUint32(0, adler);
   return Buffer.concat([header, ...(await Promise.all(parts)), trailer]);
 }
 
