@@ -81,6 +81,9 @@ describe('PNG writer', () => {
         expect(Buffer.compare(Buffer.from(wasm), Buffer.from(ts))).toBe(0);
       }
     }
+    // 4.5 MB of rows: filtered in two WebAssembly calls of at most 4 MB
+    const big = frameOf(1500, 1000, 3, (i) => (i * 7) ^ Math.floor(random() * 5));
+    expect(Buffer.compare(Buffer.from(paethFiltered(big.data, 1500, 1000, 3)), Buffer.from(paethFiltered(big.data, 1500, 1000, 3, 'ts')))).toBe(0);
   });
 
   it('computes Adler-32 as zlib does', () => {

@@ -25,6 +25,8 @@ const IDAT_CHUNK = 1 << 20;
 /** Filtered bytes per band of rows compressed on its own (about 256 kB), and the most bands. */
 const BAND_BYTES = 1 << 18;
 const MAX_BANDS = 4;
+/** Most bytes of filtered rows per WebAssembly call. */
+const WASM_CHUNK_BYTES = 1 << 22;
 
 /**
  * Paeth-filters rows y0..y1-1 of `data` into `out` (each row prefixed with its filter byte 4,
@@ -93,22 +95,28 @@ export function adler32(bytes: Uint8Array, adler = 1): number {
  */
 function filterBand(data: Uint8Array, width: number, channels: number, y0: number, y1: number, filtered: Uint8Array, adler: number, wasm: PixelKernels | null = pixelKernels()): number {
   const stride = width * channels;
-  const start = y0 * (stride + 1);
-  const length = (y1 - y0) * (stride + 1);
   if (!wasm) {
     filterRows(data, width, channels, y0, y1, filtered);
-    return adler32(filtered.subarray(start, start + length), adler);
+    return adler32(filtered.subarray(y0 * (stride + 1), y1 * (stride + 1)), adler);
   }
-  const above = y0 > 0 ? stride : 0;
-  const input = wasm.alloc(above + (y1 - y0) * stride);
-  const output = wasm.alloc(length);
+  // at most about 4 MB of rows per call, so that WebAssembly memory (which never shrinks)
+  // stays small whatever the image size
+  const chunk = Math.max(1, Math.floor(WASM_CHUNK_BYTES / (stride + 1)));
+  const input = wasm.alloc((Math.min(chunk, y1 - y0) + 1) * stride);
+  const output = wasm.alloc(Math.min(chunk, y1 - y0) * (stride + 1));
+  let sum = adler;
   try {
-    let mem = new Uint8Array(wasm.memory.buffer); // after both allocations, which may grow it
-    mem.set(data.subarray(y0 * stride - above, y1 * stride), input);
-    wasm.paeth(input + above, above ? input : 0, output, width, y1 - y0, channels);
-    const sum = wasm.adler32(output, length, adler) >>> 0;
-    mem = new Uint8Array(wasm.memory.buffer);
-    filtered.set(mem.subarray(output, output + length), start);
+    for (let a = y0; a < y1; a += chunk) {
+      const b = Math.min(y1, a + chunk);
+      const above = a > 0 ? stride : 0;
+      const bytes = (b - a) * (stride + 1);
+      let mem = new Uint8Array(wasm.memory.buffer); // after the allocations, which may grow it
+      mem.set(data.subarray(a * stride - above, b * stride), input);
+      wasm.paeth(input + above, above ? input : 0, output, width, b - a, channels);
+      sum = wasm.adler32(output, bytes, sum) >>> 0;
+      mem = new Uint8Array(wasm.memory.buffer);
+      filtered.set(mem.subarray(output, output + bytes), a * (stride + 1));
+    }
     return sum;
   } finally {
     wasm.free(output);
