@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../src/image/frame.js';
 import { encodeImage, readImage } from '../src/image/io.js';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { constants as zlibConstants, deflateSync, inflateSync } from 'node:zlib';
 import { pixelKernels } from '../src/image/pixels-wasm.js';
 import { adler32, encodePng, paethFiltered } from '../src/image/png.js';
 import { rng } from './helpers/rng.js';
@@ -53,9 +53,9 @@ describe('PNG writer', () => {
 
   it('compresses large images in bands that join into one valid zlib stream', async () => {
     // 640x480 RGB is 1.2 MB of filtered rows: four bands, each compressed on its own
-    for (const channels of [1, 3, 4] as const) {
+    for (const [channels, level] of [[1, 6], [3, 9], [4, 1]] as const) {
       const frame = frameOf(640, 480, channels, (i) => ((i % 640) * 3 + ((i / 1919) | 0)) ^ Math.floor(random() * 3));
-      const png = await encodePng(frame);
+      const png = await encodePng(frame, { level });
       // the IDAT payloads, joined, are one zlib stream: inflateSync checks its Adler-32 too
       const idat: Buffer[] = [];
       for (let p = 8; p < png.length; ) {
@@ -63,7 +63,10 @@ describe('PNG writer', () => {
         if (png.toString('latin1', p + 4, p + 8) === 'IDAT') idat.push(png.subarray(p + 8, p + 8 + len));
         p += 12 + len;
       }
-      const rows = inflateSync(Buffer.concat(idat));
+      const stream = Buffer.concat(idat);
+      // the header zlib itself writes for the same options
+      expect(Array.from(stream.subarray(0, 2))).toEqual(Array.from(deflateSync(Buffer.alloc(1), { level, strategy: zlibConstants.Z_RLE }).subarray(0, 2)));
+      const rows = inflateSync(stream);
       expect(Buffer.compare(rows, Buffer.from(paethFiltered(frame.data, 640, 480, channels)))).toBe(0);
       const back = await pixelsOf(png);
       expect(Buffer.compare(back.data, Buffer.from(frame.data))).toBe(0);
