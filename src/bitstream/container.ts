@@ -335,7 +335,8 @@ export function checkModel(file: Pick<Container, 'codecId' | 'modelHash'>, model
   const stored = toHex(file.modelHash);
   if (stored !== toHex(expected)) {
     throw new ModelMismatchError(
-      `the file was written with model weights ${stored}…, but the loaded weights are ${toHex(expected)}…`,
+      `the file was written with model weights ${stored}…, but the loaded weights are ${toHex(expected)}… ` +
+        `(weights change between releases: decode it with the release that wrote it, or encode the source again)`,
     );
   }
 }
