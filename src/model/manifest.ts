@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError, ModelMismatchError } from '../errors.js';
@@ -62,8 +62,7 @@ export interface CodecBundle {
 /** The folder holding the shipped codecs (`codecs/` at the package root). */
 export const codecsDir = (): string => join(packageRoot(), 'codecs');
 
-/** The sha256 of a file's bytes, computed on libuv's thread pool (WebCrypto) rather than this thread. */
-const sha256 = async (bytes: Uint8Array): Promise<string> => Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
@@ -96,9 +95,9 @@ export async function loadCodecBundle(idOrDir: string): Promise<CodecBundle> {
     if (!p) {
       const entry = manifest.files[key];
       if (!entry) throw new ModelMismatchError(`Codec ${manifest.id} has no file for stage ${key}`);
-      p = readFile(join(dir, entry.path)).then(async (buf) => {
+      p = readFile(join(dir, entry.path)).then((buf) => {
         const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-        if ((await sha256(bytes)) !== entry.sha256) {
+        if (sha256(bytes) !== entry.sha256) {
           throw new ModelMismatchError(`${entry.path} of codec ${manifest.id} does not match its sha256 in manifest.json`);
         }
         return bytes;
