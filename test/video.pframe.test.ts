@@ -22,6 +22,7 @@ import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { BufferSink } from '../src/video/matroska.js';
 import { MOTION_BLOCK, compensate, decodeMotion, encodeMotion, estimateMotion, luma } from '../src/video/motion.js';
 import { PFrameCoder, predictionError } from '../src/video/pframe.js';
+import { chooseSkips, decodeSkips, encodeSkips, symbolBits } from '../src/video/skip.js';
 import { makeTestClip } from './helpers/video.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -110,7 +111,7 @@ describe('block motion', () => {
 describe('P-frame coder', () => {
   it('decodes to exactly the encoder reconstruction, and fails typed on corruption', async () => {
     const codec = await getCodec(VIDEO);
-    const p = new PFrameCoder(codec);
+    const p = new PFrameCoder(codec, { skipBlocks: false });
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
     const cur = shifted(frame, 3, 1);
@@ -128,6 +129,97 @@ describe('P-frame coder', () => {
     await expect(p.decode(bytes.subarray(0, bytes.length - 3), ref)).rejects.toThrow(BitstreamError);
     await expect(p.decode(bytes, { ...ref, width: 128 })).rejects.toThrow(BitstreamError);
     expect(() => new PFrameCoder({ ...codec, bundle: { ...codec.bundle, manifest: { ...codec.bundle.manifest, files: {} } } } as never)).toThrow(ModelMismatchError);
+  });
+});
+
+describe('skip blocks', () => {
+  it('codes flags exactly, rejects another grid and fails typed on damage', async () => {
+    const rans = await loadRans();
+    let seed = 99;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (const [cols, rows, density] of [[1, 1, 1], [54, 30, 0.8], [11, 9, 0.1], [7, 3, 0], [5, 5, 1]] as const) {
+      const flags = Uint8Array.from({ length: cols * rows }, () => (r() < density ? 1 : 0));
+      const payload = encodeSkips(flags, cols, rows, rans);
+      expect(decodeSkips(payload, cols, rows, rans)).toEqual(flags);
+      if (cols * rows > 100) expect(payload.length).toBeLessThan((cols * rows) / 8);
+      expect(() => decodeSkips(payload, cols + 1, rows, rans)).toThrow(BitstreamError);
+    }
+    const good = encodeSkips(Uint8Array.from({ length: 300 }, () => (r() < 0.6 ? 1 : 0)), 20, 15, rans);
+    const zero = good.slice();
+    zero[2] = 0;
+    expect(() => decodeSkips(zero, 20, 15, rans)).toThrow(BitstreamError);
+    let rejected = 0;
+    for (let i = 0; i < 300; i++) {
+      const input = i % 2 ? good.subarray(0, Math.floor(r() * good.length)) : good.slice();
+      if (i % 2 === 0) input[2 + Math.floor(r() * (input.length - 2))] ^= 1 << Math.floor(r() * 8);
+      try {
+        const flags = decodeSkips(input, 20, 15, rans);
+        expect(flags.every((f) => f === 0 || f === 1)).toBe(true);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CodecError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(100);
+  });
+
+  it('skips a block when its prediction beats coding it, by the rate-distortion rule', () => {
+    const width = 40;
+    const height = 20; // 3 x 2 blocks, the last column and row partial
+    const frame = new Uint8Array(width * height * 3).fill(100);
+    const prediction = frame.slice();
+    const coded = frame.slice();
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) coded[(y * width + x) * 3] = 90; // block 0: coding errs, prediction exact
+      for (let x = 16; x < 40; x++) for (let k = 0; k < 3; k++) prediction[(y * width + x) * 3 + k] = 110; // blocks 1, 2: prediction errs
+    }
+    const scaleTable = [0.11, 100];
+    // block 1's symbol costs about 8 bits (a wide table), block 2's almost nothing
+    const latent = { symbols: new Int32Array(6), indexes: Int32Array.from([0, 1, 0, 0, 0, 0]), channels: 1, h: 2, w: 3, scaleTable };
+    const bits1 = symbolBits(0, 100);
+    expect(bits1).toBeGreaterThan(7);
+    const sse1 = 16 * 16 * 3 * 100;
+    const sse2 = 8 * 16 * 3 * 100;
+    expect(sse2).toBeGreaterThan(symbolBits(0, 0.11) * 1e6);
+    // row 2 is the same everywhere: a tie, skipped
+    expect(Array.from(chooseSkips(frame, prediction, coded, width, height, latent, (sse1 / bits1) * 1.01))).toEqual([1, 1, 0, 1, 1, 1]);
+    expect(Array.from(chooseSkips(frame, prediction, coded, width, height, latent, (sse1 / bits1) * 0.99))).toEqual([1, 0, 0, 1, 1, 1]);
+  });
+
+  it('keeps what the prediction already has: fewer bytes, exact decode, pixels pasted', async () => {
+    const codec = await getCodec(VIDEO);
+    const rans = await loadRans();
+    const { frame } = await readImage(PHOTO);
+    const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+    // the decoded frame itself, moved: every interior block's prediction is exact
+    const cur = shifted(ref, 3, 1);
+    const withSkips = await new PFrameCoder(codec).encode(cur, ref, 5000);
+    const without = await new PFrameCoder(codec, { skipBlocks: false }).encode(cur, ref, 5000);
+    const file = readContainer(withSkips.bytes);
+    expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', 'MOTION', 'SKIP', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
+    const flags = decodeSkips(file.units.find((u) => u.type === UnitType.SKIP)!.payload, 16, 12, rans);
+    let interior = 0;
+    for (let r = 1; r < 11; r++) for (let c = 1; c < 15; c++) interior += flags[r * 16 + c];
+    expect(interior).toBeGreaterThanOrEqual(0.9 * 10 * 14);
+    expect(withSkips.bytes.length).toBeLessThan(0.8 * without.bytes.length);
+    const p = new PFrameCoder(codec);
+    const again = await p.decode(withSkips.bytes, ref);
+    expect(Buffer.compare(Buffer.from(again.data), Buffer.from(withSkips.decoded.data))).toBe(0);
+    // a skipped interior block is the prediction, here the frame itself
+    const b = flags.findIndex((f, i) => f === 1 && i > 16 && i % 16 > 0 && i % 16 < 15 && i < 11 * 16);
+    const [bx, by] = [(b % 16) * 16, Math.floor(b / 16) * 16];
+    for (let y = by; y < by + 16; y++) {
+      expect(Buffer.compare(Buffer.from(again.data.subarray((y * 256 + bx) * 3, (y * 256 + bx + 16) * 3)), Buffer.from(cur.data.subarray((y * 256 + bx) * 3, (y * 256 + bx + 16) * 3)))).toBe(0);
+    }
+    // flags changed in the stream: the checksum (or the y stream) catches it
+    const forged = file.units.map((u) => ({ type: u.type, payload: u.payload.slice() }));
+    const s = forged.find((u) => u.type === UnitType.SKIP)!;
+    s.payload[s.payload.length - 2] ^= 0x40;
+    await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: forged }), ref)).rejects.toThrow(CodecError);
+    // a SKIP unit in the wrong place
+    const moved = file.units.map((u) => ({ type: u.type, payload: u.payload }));
+    moved.splice(5, 0, moved.splice(3, 1)[0]);
+    await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: moved }), ref)).rejects.toThrow(BitstreamError);
   });
 });
 

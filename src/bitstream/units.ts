@@ -46,6 +46,8 @@ export const UnitType = Object.freeze({
   BSQ_TOKENS: 0x0a,
   /** Block motion of a P-frame. */
   MOTION: 0x0b,
+  /** Skipped blocks of a P-frame (prediction kept, no latent symbols). */
+  SKIP: 0x0c,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -66,6 +68,7 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.BSQ_INFO, name: 'BSQ_INFO', optional: false, description: 'bits per token, bits per group and groups coded of a BSQ file' },
   { id: UnitType.BSQ_TOKENS, name: 'BSQ_TOKENS', optional: false, description: 'entropy-coded BSQ token bits of one tile' },
   { id: UnitType.MOTION, name: 'MOTION', optional: false, description: 'block motion of a P-frame: grid size and rANS-coded vector differences' },
+  { id: UnitType.SKIP, name: 'SKIP', optional: false, description: 'skipped blocks of a P-frame: grid size, context probabilities and rANS-coded flags' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 

@@ -9,8 +9,13 @@
  * round(y - mean) under the Gaussian table of their scale; the decoder rebuilds
  * y_hat = symbol + mean and runs g_s, exactly as for an I-frame at the same quality.
  *
- * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION, Z_STREAM, Y_STREAM and
- * SYMBOL_CHECKSUM (CRC32 of the z symbols, the y table indexes and the y symbols).
+ * Blocks whose prediction beats coding them (skip.ts) carry no symbols: the decoder takes the
+ * temporal mean for their latent elements and pastes the prediction's pixels over them.
+ *
+ * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION, SKIP, Z_STREAM, Y_STREAM
+ * and SYMBOL_CHECKSUM (CRC32 of the z symbols, the coded y table indexes, the coded y symbols
+ * and the skip flags). SKIP is there only when a block is skipped; without it the checksum
+ * leaves the flags out, which is also how P-frames were written before skip blocks.
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import { checkModel, readContainer, writeContainer } from '../bitstream/container.js';
@@ -24,6 +29,7 @@ import { BitstreamError, ModelMismatchError, throwIfAborted } from '../errors.js
 import { fromPlanar, type Frame } from '../image/frame.js';
 import type { Tensor4 } from '../model/session.js';
 import { compensate, decodeMotion, encodeMotion, estimateMotion, luma, type MotionField } from './motion.js';
+import { chooseSkips, decodeSkips, encodeSkips, pasteSkipped } from './skip.js';
 
 const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -41,9 +47,45 @@ export function predictionError(cur: Uint8Array, pred: Uint8Array, width: number
   return s / a.length;
 }
 
+/** The elements of a channel-major latent (channels x hw) outside the skipped positions. */
+function keptOf<T extends Int32Array>(a: T, flags: Uint8Array, skipped: number): T {
+  const hw = flags.length;
+  const channels = a.length / hw;
+  const out = new (a.constructor as new (n: number) => T)(channels * (hw - skipped));
+  let k = 0;
+  for (let c = 0; c < channels; c++) for (let p = 0, o = c * hw; p < hw; p++, o++) if (!flags[p]) out[k++] = a[o];
+  return out;
+}
+
+export interface PFrameCoderOptions {
+  /** Let the encoder skip blocks whose prediction is good enough (default true). */
+  skipBlocks?: boolean;
+}
+
 export class PFrameCoder {
-  constructor(readonly codec: LearnedImageCodec) {
+  private readonly skipBlocks: boolean;
+
+  constructor(
+    readonly codec: LearnedImageCodec,
+    options: PFrameCoderOptions = {},
+  ) {
     if (!supportsPFrames(codec)) throw new ModelMismatchError(`codec ${codec.id} has no temporal prior: it cannot code P-frames`);
+    this.skipBlocks = options.skipBlocks ?? true;
+  }
+
+  /**
+   * Squared-error units per bit at a quality (3 / lambda of the training loss
+   * R + lambda * 255^2 * MSE, lambda interpolated geometrically as the gains are), or
+   * undefined when the manifest lists no lambdas.
+   */
+  skipMultiplier(quality100: number): number | undefined {
+    const lambdas = this.codec.bundle.manifest.quality?.lambdas;
+    if (!lambdas || lambdas.length < 2) return undefined;
+    const K = lambdas.length;
+    const q = ((quality100 / 100 - 1) / 99) * (K - 1);
+    const lo = Math.min(Math.max(Math.floor(q), 0), K - 2);
+    const t = Math.min(Math.max(q - lo, 0), 1);
+    return 3 / (lambdas[lo] ** (1 - t) * lambdas[lo + 1] ** t);
   }
 
   /** Motion of `cur` against the reference, and the prediction it gives. */
@@ -105,6 +147,24 @@ export class PFrameCoder {
       ySym[i] = Math.round(y.data[i] - mean[i]);
       yHat[i] = ySym[i] + mean[i];
     }
+    const [, channels, h, w] = y.dims;
+    const hw = h * w;
+    let decoded = await this.synthesise(Float32Array.from(yHat), y.dims, quality100, width, height, signal);
+    let flags: Uint8Array = new Uint8Array(hw);
+    const multiplier = this.skipBlocks ? this.skipMultiplier(quality100) : undefined;
+    if (multiplier !== undefined) {
+      flags = chooseSkips(cur.data, prediction, decoded.data, width, height, { symbols: ySym, indexes, channels, h, w, scaleTable: this.codec.scaleTable }, multiplier);
+    }
+    let skipped = 0;
+    for (const f of flags) skipped += f;
+    if (skipped > 0) {
+      // the decoder's reconstruction: temporal means where blocks are skipped, then their prediction pasted
+      for (let p = 0; p < hw; p++) if (flags[p]) for (let c = 0, o = p; c < channels; c++, o += hw) yHat[o] = mean[o];
+      decoded = await this.synthesise(yHat, y.dims, quality100, width, height, signal);
+      pasteSkipped(decoded.data, prediction, width, height, flags, w);
+    }
+    const keptSym = keptOf(ySym, flags, skipped);
+    const keptIdx = keptOf(indexes, flags, skipped);
     const rans = this.codec.rans;
     const zEnc = rans.createEncoder();
     const yEnc = rans.createEncoder();
@@ -112,24 +172,24 @@ export class PFrameCoder {
     let yStream: Uint8Array;
     try {
       zEnc.encodeWithIndexes(zSym, channelIndexes(z.dims[1], z.dims[2] * z.dims[3]), this.codec.zTables);
-      yEnc.encodeWithIndexes(ySym, indexes, this.codec.yTables);
+      yEnc.encodeWithIndexes(keptSym, keptIdx, this.codec.yTables);
       zStream = zEnc.flush();
       yStream = yEnc.flush();
     } finally {
       zEnc.dispose();
       yEnc.dispose();
     }
-    const crc = crc32(bytesOf(ySym), crc32(bytesOf(indexes), crc32(bytesOf(zSym))));
+    const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
     const pad = this.codec.bundle.manifest.paddingFactor;
     const units = imageHeaderUnits(cur, quality100, Math.ceil(Math.max(width, height) / pad) * pad, this.codec.rans);
+    units.push({ type: UnitType.MOTION, payload: encodeMotion(field, rans) });
+    if (skipped > 0) units.push({ type: UnitType.SKIP, payload: encodeSkips(flags, w, h, rans) });
     units.push(
-      { type: UnitType.MOTION, payload: encodeMotion(field, rans) },
       { type: UnitType.Z_STREAM, payload: zStream },
       { type: UnitType.Y_STREAM, payload: yStream },
-      { type: UnitType.SYMBOL_CHECKSUM, payload: new ByteWriter(4).u32le(crc >>> 0).finish() },
+      { type: UnitType.SYMBOL_CHECKSUM, payload: new ByteWriter(4).u32le((skipped > 0 ? crc32(flags, crc) : crc) >>> 0).finish() },
     );
     const bytes = writeContainer({ codecId: this.codec.id, modelHash: this.codec.bundle.hashPrefix, units });
-    const decoded = await this.synthesise(yHat, y.dims, quality100, width, height, signal);
     return { bytes, decoded };
   }
 
@@ -146,9 +206,11 @@ export class PFrameCoder {
     if (info.width !== ref.width || info.height !== ref.height || info.channels !== 3) {
       throw new BitstreamError(`P-frame is ${info.width}x${info.height} with ${info.channels} channels; its reference is ${ref.width}x${ref.height} RGB`);
     }
-    const [mu, zu, yu, cu] = known.slice(next);
-    if (mu?.type !== UnitType.MOTION || zu?.type !== UnitType.Z_STREAM || yu?.type !== UnitType.Y_STREAM || cu?.type !== UnitType.SYMBOL_CHECKSUM || known.length !== next + 4) {
-      throw new BitstreamError('P-frame units are not MOTION, Z_STREAM, Y_STREAM, SYMBOL_CHECKSUM');
+    const rest = known.slice(next);
+    const su = rest[1]?.type === UnitType.SKIP ? rest.splice(1, 1)[0] : undefined;
+    const [mu, zu, yu, cu] = rest;
+    if (mu?.type !== UnitType.MOTION || zu?.type !== UnitType.Z_STREAM || yu?.type !== UnitType.Y_STREAM || cu?.type !== UnitType.SYMBOL_CHECKSUM || rest.length !== 4) {
+      throw new BitstreamError('P-frame units are not MOTION, [SKIP,] Z_STREAM, Y_STREAM, SYMBOL_CHECKSUM');
     }
     const { width, height } = info;
     const field = decodeMotion(mu.payload, width, height, this.codec.rans);
@@ -166,11 +228,17 @@ export class PFrameCoder {
     } finally {
       zDec.dispose();
     }
+    const [, channels, h, w] = yPred.dims;
+    const hw = h * w;
+    const flags = su ? decodeSkips(su.payload, w, h, rans) : new Uint8Array(hw);
+    let skipped = 0;
+    for (const f of flags) skipped += f;
     const { mean, indexes } = await this.params({ data: Float32Array.from(zSym), dims: [1, Nz, g.hz, g.wz] }, yPred, signal);
+    const keptIdx = keptOf(indexes, flags, skipped);
     const yDec = rans.createDecoder(yu.payload);
-    let ySym: Int32Array;
+    let keptSym: Int32Array;
     try {
-      ySym = yDec.decodeWithIndexes(indexes, this.codec.yTables);
+      keptSym = yDec.decodeWithIndexes(keptIdx, this.codec.yTables);
       yDec.finish();
     } finally {
       yDec.dispose();
@@ -178,11 +246,14 @@ export class PFrameCoder {
     const reader = new ByteReader(cu.payload);
     const stored = reader.u32le('SYMBOL_CHECKSUM');
     reader.expectEnd('SYMBOL_CHECKSUM');
-    if ((crc32(bytesOf(ySym), crc32(bytesOf(indexes), crc32(bytesOf(zSym)))) >>> 0) !== stored) {
+    const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
+    if (((su ? crc32(flags, crc) : crc) >>> 0) !== stored) {
       throw new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
     }
-    const yHat = new Float32Array(ySym.length);
-    for (let i = 0; i < yHat.length; i++) yHat[i] = ySym[i] + mean[i];
-    return this.synthesise(yHat, yPred.dims, params.quality100, width, height, signal);
+    const yHat = Float32Array.from(mean);
+    for (let c = 0, k = 0; c < channels; c++) for (let p = 0, o = c * hw; p < hw; p++, o++) if (!flags[p]) yHat[o] += keptSym[k++];
+    const frame = await this.synthesise(yHat, yPred.dims, params.quality100, width, height, signal);
+    if (skipped > 0) pasteSkipped(frame.data, prediction, width, height, flags, w);
+    return frame;
   }
 }
