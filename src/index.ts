@@ -204,7 +204,7 @@ export {
 } from './video/matroska.js';
 
 export { PFrameCoder, predictionError, supportsPFrames } from './video/pframe.js';
-export { MOTION_BLOCK, MOTION_RANGE, compensate, decodeMotion, encodeMotion, estimateMotion, luma, type MotionField } from './video/motion.js';
+export { MOTION_BLOCK, MOTION_RANGE, compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma, type MotionField } from './video/motion.js';
 
 export {
   DEFAULT_INTRA_PERIOD,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs } from '../src/api.js';
+import { DEFAULT_INTRA_BOOST } from '../src/video/codec.js';
 import { findFfmpeg, findFfprobe } from '../src/video/ffmpeg.js';
 import { audioPacketHashes, makeTestClip, probeJson } from './helpers/video.js';
 import { runCliInProcess } from './helpers/cli.js';
@@ -91,6 +92,18 @@ describe('codec encode with a video input', () => {
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--target-bytes/);
     expect(existsSync(join(dir, 'x.mkv'))).toBe(false);
+    const c = await cli(['encode', clip, join(dir, 'x.mkv'), '--intra-boost', '100', '--codec', TINY]);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/intra-boost/);
+    const d = await cli(['encode', join(dir, 'missing.png'), join(dir, 'x.ncdc'), '--intra-boost', '8']);
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/--intra-boost' needs a video input/);
+    expect(existsSync(join(dir, 'x.mkv'))).toBe(false);
+  });
+
+  it('names the library defaults in its help', async () => {
+    const help = await cli(['encode', '--help']);
+    expect(help.stdout.toString().replace(/\s+/g, ' ')).toContain(`P-frames follow, 0..99 (default ${DEFAULT_INTRA_BOOST})`);
   });
 });
 

@@ -19,8 +19,9 @@ import { createVideoDecodeStream, createVideoEncodeStream, decodeVideo, decodeVi
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
-import { BufferSink } from '../src/video/matroska.js';
-import { MOTION_BLOCK, compensate, decodeMotion, encodeMotion, estimateMotion, luma } from '../src/video/motion.js';
+import { BufferSink, readMatroska } from '../src/video/matroska.js';
+import { readFramePayload } from '../src/video/sequence.js';
+import { MOTION_BLOCK, compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma } from '../src/video/motion.js';
 import { PFrameCoder, predictionError } from '../src/video/pframe.js';
 import { chooseSkips, decodeSkips, encodeSkips, symbolBits } from '../src/video/skip.js';
 import { makeTestClip } from './helpers/video.js';
@@ -30,6 +31,13 @@ const VIDEO = fixture('tiny-video');
 const PHOTO = fixture('photo-256x192.png');
 
 afterAll(() => closeCodecs());
+
+/** The motion unit a P-frame holds: the encoder writes whichever of the two codings is shorter. */
+function motionUnit(bytes: Uint8Array): string {
+  const name = readContainer(bytes).units[2].name;
+  expect(['MOTION', 'MOTION_ADAPTIVE']).toContain(name);
+  return name;
+}
 
 /** A window of a frame moved by (dx, dy): pixel (x, y) of the result is (x + dx, y + dy) of the source, edges clamped. */
 function shifted(src: Frame, dx: number, dy: number): Frame {
@@ -95,6 +103,43 @@ describe('block motion', () => {
     expect(bad).toBe(0);
   });
 
+  it('codes vectors with per-frame context parameters: exact, cheaper on smooth fields, typed errors', async () => {
+    const rans = await loadRans();
+    let seed = 3;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const cols = 40;
+    const rows = 23;
+    const smooth = Int16Array.from({ length: 2 * cols * rows }, (_, i) => (i % 2 ? -3 : 5) + (r() < 0.05 ? Math.floor(r() * 9) - 4 : 0));
+    const wild = Int16Array.from({ length: 2 * cols * rows }, () => Math.floor(r() * 129) - 64);
+    for (const mv of [smooth, wild, new Int16Array(2 * cols * rows)]) {
+      const field = { cols, rows, mv };
+      const payload = encodeMotionAdaptive(field, rans);
+      expect(decodeMotionAdaptive(payload, cols * 16, rows * 16 - 5, rans).mv).toEqual(mv);
+      expect(() => decodeMotionAdaptive(payload, cols * 16 + 16, rows * 16, rans)).toThrow(BitstreamError);
+    }
+    const field = { cols, rows, mv: smooth };
+    expect(encodeMotionAdaptive(field, rans).length).toBeLessThan(0.9 * encodeMotion(field, rans).length);
+    const still = { cols, rows, mv: new Int16Array(2 * cols * rows) };
+    expect(encodeMotionAdaptive(still, rans).length).toBeLessThan(0.25 * encodeMotion(still, rans).length);
+    const good = encodeMotionAdaptive(field, rans);
+    const zero = good.slice();
+    zero[3] = 0;
+    expect(() => decodeMotionAdaptive(zero, cols * 16, rows * 16, rans)).toThrow(BitstreamError);
+    let rejected = 0;
+    for (let i = 0; i < 400; i++) {
+      const input = i % 2 ? good.subarray(0, Math.floor(r() * good.length)) : good.slice();
+      if (i % 2 === 0) input[Math.floor(r() * input.length)] ^= 1 << Math.floor(r() * 8);
+      try {
+        const f = decodeMotionAdaptive(input, cols * 16, rows * 16, rans);
+        expect(f.mv.every((v) => Math.abs(v) <= 64)).toBe(true);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CodecError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(200);
+  });
+
   it('codes vectors exactly and rejects a grid of another size or a bad stream', async () => {
     const rans = await loadRans();
     const field = estimateMotion(luma(shifted(photo, -7, 2).data, 256, 192), luma(photo.data, 256, 192), 256, 192);
@@ -111,7 +156,7 @@ describe('block motion', () => {
 describe('P-frame coder', () => {
   it('decodes to exactly the encoder reconstruction, and fails typed on corruption', async () => {
     const codec = await getCodec(VIDEO);
-    const p = new PFrameCoder(codec, { skipBlocks: false });
+    const p = new PFrameCoder(codec, { skipBlocks: false, predictZ: false });
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
     const cur = shifted(frame, 3, 1);
@@ -119,7 +164,7 @@ describe('P-frame coder', () => {
     const again = await p.decode(bytes, ref);
     expect(Buffer.compare(Buffer.from(again.data), Buffer.from(decoded.data))).toBe(0);
     const units = readContainer(bytes).units.map((u) => u.name);
-    expect(units).toEqual(['IMAGE_INFO', 'CODING_PARAMS', 'MOTION', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
+    expect(units).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(bytes), 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
     // a re-framed, altered y stream: the checksum catches it
     const c = readContainer(bytes);
     const forged = c.units.map((u) => ({ type: u.type, payload: u.payload.slice() }));
@@ -193,10 +238,10 @@ describe('skip blocks', () => {
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
     // the decoded frame itself, moved: every interior block's prediction is exact
     const cur = shifted(ref, 3, 1);
-    const withSkips = await new PFrameCoder(codec).encode(cur, ref, 5000);
-    const without = await new PFrameCoder(codec, { skipBlocks: false }).encode(cur, ref, 5000);
+    const withSkips = await new PFrameCoder(codec, { predictZ: false }).encode(cur, ref, 5000);
+    const without = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false }).encode(cur, ref, 5000);
     const file = readContainer(withSkips.bytes);
-    expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', 'MOTION', 'SKIP', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
+    expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(withSkips.bytes), 'SKIP', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
     const flags = decodeSkips(file.units.find((u) => u.type === UnitType.SKIP)!.payload, 16, 12, rans);
     let interior = 0;
     for (let r = 1; r < 11; r++) for (let c = 1; c < 15; c++) interior += flags[r * 16 + c];
@@ -220,6 +265,31 @@ describe('skip blocks', () => {
     const moved = file.units.map((u) => ({ type: u.type, payload: u.payload }));
     moved.splice(5, 0, moved.splice(3, 1)[0]);
     await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: moved }), ref)).rejects.toThrow(BitstreamError);
+  });
+});
+
+describe('predicted hyper-latent', () => {
+  it('takes z from the prediction when that is cheaper, and decodes it exactly', async () => {
+    const codec = await getCodec(VIDEO);
+    const { frame } = await readImage(PHOTO);
+    const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+    const cur = shifted(ref, -2, 3);
+    const p = new PFrameCoder(codec, { skipBlocks: false });
+    const predicted = await p.encode(cur, ref, 5000);
+    const coded = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false }).encode(cur, ref, 5000);
+    const file = readContainer(predicted.bytes);
+    expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(predicted.bytes), 'Y_STREAM', 'SYMBOL_CHECKSUM']);
+    expect(predicted.bytes.length).toBeLessThan(coded.bytes.length);
+    const again = await p.decode(predicted.bytes, ref);
+    expect(Buffer.compare(Buffer.from(again.data), Buffer.from(predicted.decoded.data))).toBe(0);
+    // the coded-z file still decodes with the same coder
+    const other = await p.decode(coded.bytes, ref);
+    expect(Buffer.compare(Buffer.from(other.data), Buffer.from(coded.decoded.data))).toBe(0);
+    // a P-frame without z whose y stream is damaged still fails typed
+    const forged = file.units.map((u) => ({ type: u.type, payload: u.payload.slice() }));
+    const y = forged.find((u) => u.type === UnitType.Y_STREAM)!;
+    y.payload[Math.floor(y.payload.length / 2)] ^= 0x24;
+    await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: forged }), ref)).rejects.toThrow(CodecError);
   });
 });
 
@@ -252,6 +322,25 @@ describe('I/P sequences', () => {
     await encodeVideo(clip, sink, { codec: VIDEO, intraPeriod: 10, sceneCut: 255, audio: false, threads: 1, maxFrames: 4 });
     const d = await decodeVideo(sink.bytes(), join(dir, 'two.y4m'), { codec: VIDEO, threads: 2 });
     expect(d.frames).toBe(4);
+  });
+
+  it('codes I-frames that P-frames follow at the quality plus intraBoost', async () => {
+    const sink = new BufferSink();
+    await encodeVideo(clip, sink, { codec: VIDEO, quality: 40, intraBoost: 25, intraPeriod: 3, sceneCut: 255, audio: false, maxFrames: 4 });
+    const qualities = readMatroska(sink.bytes()).blocks.map((b, i) => {
+      const { type, data } = readFramePayload(b.data, i);
+      const params = readContainer(data).units.find((u) => u.type === UnitType.CODING_PARAMS)!.payload;
+      return `${type}${params[0] | (params[1] << 8)}`;
+    });
+    expect(qualities).toEqual(['I6500', 'P4000', 'P4000', 'I6500']);
+    const all = new BufferSink();
+    await encodeVideo(clip, all, { codec: VIDEO, quality: 90, intraBoost: 25, intraPeriod: 1, audio: false, maxFrames: 1 });
+    const { data } = readFramePayload(readMatroska(all.bytes()).blocks[0].data, 0);
+    const params = readContainer(data).units.find((u) => u.type === UnitType.CODING_PARAMS)!.payload;
+    expect(params[0] | (params[1] << 8)).toBe(9000); // all intra: no boost
+    for (const intraBoost of [-1, 100, Number.NaN]) {
+      await expect(encodeVideo(clip, new BufferSink(), { codec: VIDEO, intraBoost })).rejects.toThrow(InvalidOptionError);
+    }
   });
 
   it('uses I-frames at scene cuts, refuses P-frames without a temporal prior', async () => {

@@ -48,6 +48,8 @@ export const UnitType = Object.freeze({
   MOTION: 0x0b,
   /** Skipped blocks of a P-frame (prediction kept, no latent symbols). */
   SKIP: 0x0c,
+  /** Block motion of a P-frame, coded with per-frame context probabilities. */
+  MOTION_ADAPTIVE: 0x0d,
   /** Free-form UTF-8 text (encoder name, settings); optional. */
   COMMENT: 0x80,
 } as const);
@@ -69,6 +71,7 @@ export const UNIT_TYPE_TABLE: readonly UnitTypeInfo[] = [
   { id: UnitType.BSQ_TOKENS, name: 'BSQ_TOKENS', optional: false, description: 'entropy-coded BSQ token bits of one tile' },
   { id: UnitType.MOTION, name: 'MOTION', optional: false, description: 'block motion of a P-frame: grid size and rANS-coded vector differences' },
   { id: UnitType.SKIP, name: 'SKIP', optional: false, description: 'skipped blocks of a P-frame: grid size, context probabilities and rANS-coded flags' },
+  { id: UnitType.MOTION_ADAPTIVE, name: 'MOTION_ADAPTIVE', optional: false, description: 'block motion of a P-frame: grid size, per-frame context parameters and rANS-coded vector differences' },
   { id: UnitType.COMMENT, name: 'COMMENT', optional: true, description: 'free-form UTF-8 text' },
 ];
 

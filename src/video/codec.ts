@@ -87,6 +87,11 @@ export interface VideoEncodeOptions {
    * this mean absolute luma difference (0..255) is coded as an I-frame. Default 24.
    */
   sceneCut?: number;
+  /**
+   * Quality added to I-frames that P-frames follow (0..99, capped at 100 in all; default
+   * DEFAULT_INTRA_BOOST): what an I-frame holds carries into the P-frames predicted from it.
+   */
+  intraBoost?: number;
 }
 
 export interface VideoEncodeResult {
@@ -200,6 +205,9 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
     throw new InvalidOptionError(`codec ${codec.id} codes I-frames only (it has no temporal prior): intraPeriod must be 1`);
   }
   const intraPeriod = options.intraPeriod ?? (pcoder ? DEFAULT_INTRA_PERIOD : 1);
+  const intraBoost = options.intraBoost ?? DEFAULT_INTRA_BOOST;
+  if (typeof intraBoost !== 'number' || !(intraBoost >= 0 && intraBoost <= 99)) throw invalidOption('number between 0 and 99', 'intraBoost', intraBoost);
+  const intra100 = pcoder && intraPeriod > 1 ? Math.min(10000, quality100 + Math.round(intraBoost * 100)) : quality100;
   const sceneCut = options.sceneCut ?? DEFAULT_SCENE_CUT;
   if (typeof sceneCut !== 'number' || !(sceneCut >= 0 && sceneCut <= 255)) throw invalidOption('number between 0 and 255', 'sceneCut', sceneCut);
 
@@ -250,7 +258,7 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
         const frame: Frame = { data: f.data, width, height, channels: 3 };
         let data: Uint8Array | undefined;
         if (pcoder && ref && sinceIntra < intraPeriod) {
-          const motion = pcoder.predict(frame, ref);
+          const motion = pcoder.predict(frame, ref, quality100);
           if (predictionError(frame.data, motion.prediction, width, height) <= sceneCut) {
             const p = await pcoder.encode(frame, ref, quality100, signal, motion);
             data = writeFramePayload('P', p.bytes);
@@ -259,7 +267,7 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
           }
         }
         if (!data) {
-          const bytes = await codec.encode(frame, { quality: quality100 / 100, signal });
+          const bytes = await codec.encode(frame, { quality: intra100 / 100, signal });
           data = writeFramePayload('I', bytes);
           if (pcoder && intraPeriod > 1) ref = (await codec.decode(bytes, { signal })).frame;
           sinceIntra = 1;
@@ -319,6 +327,11 @@ export const DEFAULT_VIDEO_CODEC = 'nc-video';
 export const DEFAULT_INTRA_PERIOD = 32;
 /** Default scene-cut threshold: mean absolute luma error of the motion-compensated prediction. */
 export const DEFAULT_SCENE_CUT = 24;
+/**
+ * Default quality added to I-frames that P-frames follow, chosen by
+ * `npm run bench:video-tune` on sequences made from training photos.
+ */
+export const DEFAULT_INTRA_BOOST = 32;
 
 /** A raw frame given to {@link encodeVideo} or {@link createVideoEncodeStream}: interleaved 8-bit RGB. */
 export interface VideoFrameInput {

@@ -14,8 +14,11 @@ import { BitstreamError } from '../errors.js';
 export const MOTION_BLOCK = 16;
 /** Largest vector component searched and coded, in half pixels (±32 pixels). */
 export const MOTION_RANGE = 64;
-/** Cost, in luma SAD units, of each half pixel a vector component leaves its median prediction by. */
-export const MOTION_LAMBDA = 30;
+/**
+ * Default Lagrangian of the search: luma SAD units per bit of coded vector difference
+ * (P-frames pass one that follows the quality, see PFrameCoder.predict).
+ */
+export const MOTION_LAMBDA = 12;
 
 export interface MotionField {
   /** Blocks across and down. */
@@ -126,14 +129,18 @@ function predictor(mv: Int16Array, cols: number, i: number, comp: 0 | 1): number
 
 /**
  * Motion of `cur` relative to `ref` (both luma, width x height): per block the best of the
- * zero vector, the neighbours' vectors and the median, refined by a diamond search, with a
- * small cost for leaving the median (so smooth fields code cheaply).
+ * zero vector, the neighbours' vectors and the median, refined by a diamond search, each
+ * candidate costing its SAD plus `lambda` times the bits of its difference from the median
+ * under the coding table (so smooth fields code cheaply; the higher lambda, the smoother).
  */
-export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, height: number): MotionField {
+export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, height: number, options: { lambda?: number } = {}): MotionField {
   const cols = Math.ceil(width / MOTION_BLOCK);
   const rows = Math.ceil(height / MOTION_BLOCK);
   const mv = new Int16Array(2 * cols * rows);
-  const lambda = MOTION_LAMBDA;
+  const lambda = options.lambda ?? MOTION_LAMBDA;
+  if (!(lambda >= 0 && lambda < 1e6)) throw new RangeError(`motion lambda ${lambda} is not in [0, 1e6)`);
+  const bits = differenceBits();
+  const off = 2 * MOTION_RANGE;
   for (let i = 0; i < cols * rows; i++) {
     const bx = (i % cols) * MOTION_BLOCK;
     const by = Math.floor(i / cols) * MOTION_BLOCK;
@@ -142,7 +149,7 @@ export function estimateMotion(cur: Uint8Array, ref: Uint8Array, width: number, 
     const px = predictor(mv, cols, i, 0);
     const py = predictor(mv, cols, i, 1);
     const cost = (dx: number, dy: number, limit: number) =>
-      sad(cur, ref, width, height, bx, by, bw, bh, dx, dy, limit) + lambda * (Math.abs(dx - px) + Math.abs(dy - py));
+      sad(cur, ref, width, height, bx, by, bw, bh, dx, dy, limit) + lambda * (bits[dx - px + off] + bits[dy - py + off]);
     let best = [0, 0];
     let bestCost = cost(0, 0, Infinity);
     const tryAt = (dx: number, dy: number) => {
@@ -235,23 +242,39 @@ export function compensate(ref: Uint8Array, width: number, height: number, field
 }
 
 let mvTables: RansTables | undefined;
+let mvBits: Float64Array | undefined;
+
 /**
- * One table for vector differences -2R..2R (half pixels), plus escape: 0 with probability
+ * The vector-difference distribution, -2R..2R half pixels plus escape: 0 with probability
  * about 0.7 (most blocks move with their neighbours), the rest two-sided geometric with
  * ratio 0.6.
  */
-function tables(): RansTables {
-  if (!mvTables) {
-    const n = 4 * MOTION_RANGE + 1;
-    const pmf = new Float64Array(n + 1);
-    for (let k = 0; k < n; k++) {
-      const a = Math.abs(k - 2 * MOTION_RANGE);
-      pmf[k] = a === 0 ? 0.7 : 0.15 * 0.4 * 0.6 ** (a - 1);
-    }
-    pmf[n] = 1e-6;
-    mvTables = RansTables.fromList([{ cdf: quantizePmfToCdf(pmf), offset: -2 * MOTION_RANGE }]);
+function differencePmf(): Float64Array {
+  const n = 4 * MOTION_RANGE + 1;
+  const pmf = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) {
+    const a = Math.abs(k - 2 * MOTION_RANGE);
+    pmf[k] = a === 0 ? 0.7 : 0.15 * 0.4 * 0.6 ** (a - 1);
   }
+  pmf[n] = 1e-6;
+  return pmf;
+}
+
+/** One table for the vector differences (see differencePmf). */
+function tables(): RansTables {
+  mvTables ??= RansTables.fromList([{ cdf: quantizePmfToCdf(differencePmf()), offset: -2 * MOTION_RANGE }]);
   return mvTables;
+}
+
+/** Bits of each vector difference -2R..2R under the coding table's distribution. */
+function differenceBits(): Float64Array {
+  if (!mvBits) {
+    const pmf = differencePmf();
+    let total = 0;
+    for (const p of pmf) total += p;
+    mvBits = Float64Array.from(pmf.subarray(0, pmf.length - 1), (p) => -Math.log2(p / total));
+  }
+  return mvBits;
 }
 
 /** MOTION unit payload: cols, rows (varuint), then the rANS stream of the vector differences. */
@@ -301,4 +324,134 @@ export function decodeMotion(payload: Uint8Array, width: number, height: number,
   } finally {
     dec.dispose();
   }
+}
+
+/** Contexts of the adaptive motion coding (see encodeMotionAdaptive). */
+const MV_CONTEXTS = 3;
+
+/** Context of each component of row r's blocks from the differences of the row above. */
+function mvRowContexts(diff: Int32Array, cols: number, r: number, out: Int32Array): Int32Array {
+  if (r === 0) return out.fill(0);
+  const above = (r - 1) * cols;
+  for (let c = 0; c < cols; c++) {
+    for (let k = 0; k < 2; k++) {
+      const s = Math.abs(diff[2 * (above + c) + k]) + (c > 0 ? Math.abs(diff[2 * (above + c - 1) + k]) : 0) + (c + 1 < cols ? Math.abs(diff[2 * (above + c + 1) + k]) : 0);
+      out[2 * c + k] = s === 0 ? 0 : s <= 2 ? 1 : 2;
+    }
+  }
+  return out;
+}
+
+/**
+ * The table of one context from its three parameter bytes: P(0) = a, P(+-1) = (1 - a) b / 2
+ * each, P(+-k) = (1 - a)(1 - b)(1 - r) r^(k - 2) / 2 each for k >= 2 (a, b, r = byte / 256),
+ * over -2R..2R, plus an escape.
+ */
+function adaptiveTable(a8: number, b8: number, r8: number): { cdf: Uint32Array; offset: number } {
+  const [a, b, r] = [a8 / 256, b8 / 256, r8 / 256];
+  const n = 4 * MOTION_RANGE + 1;
+  const pmf = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) {
+    const m = Math.abs(k - 2 * MOTION_RANGE);
+    pmf[k] = m === 0 ? a : m === 1 ? ((1 - a) * b) / 2 : ((1 - a) * (1 - b) * (1 - r) * r ** (m - 2)) / 2;
+  }
+  pmf[n] = 1e-6;
+  return { cdf: quantizePmfToCdf(pmf), offset: -2 * MOTION_RANGE };
+}
+
+const toByte = (p: number) => Math.min(255, Math.max(1, Math.round(p * 256)));
+
+function differences(field: MotionField): Int32Array {
+  const n = field.cols * field.rows;
+  const sym = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    sym[2 * i] = field.mv[2 * i] - predictor(field.mv, field.cols, i, 0);
+    sym[2 * i + 1] = field.mv[2 * i + 1] - predictor(field.mv, field.cols, i, 1);
+  }
+  return sym;
+}
+
+/**
+ * MOTION_ADAPTIVE unit payload: cols, rows (varuint), three parameter bytes (a, b, r) for
+ * each of three contexts, then the rANS stream of the vector differences, row by row, each
+ * component under the table of its context: 0, 1 or 2 for a sum of absolute differences
+ * (same component) of the three blocks above of 0, 1-2 or more. The parameters are fitted
+ * to the frame's own differences, so still and smooth fields cost a fraction of a bit a block.
+ */
+export function encodeMotionAdaptive(field: MotionField, rans: RansCoder): Uint8Array {
+  const { cols, rows } = field;
+  const diff = differences(field);
+  const ctx = new Int32Array(diff.length);
+  for (let r = 0; r < rows; r++) mvRowContexts(diff, cols, r, ctx.subarray(2 * r * cols, 2 * (r + 1) * cols));
+  const params = new Uint8Array(3 * MV_CONTEXTS);
+  for (let k = 0; k < MV_CONTEXTS; k++) {
+    let n = 0;
+    let zeros = 0;
+    let ones = 0;
+    let tail = 0;
+    let excess = 0;
+    for (let i = 0; i < diff.length; i++) {
+      if (ctx[i] !== k) continue;
+      const m = Math.abs(diff[i]);
+      n++;
+      if (m === 0) zeros++;
+      else if (m === 1) ones++;
+      else {
+        tail++;
+        excess += m - 2;
+      }
+    }
+    const mean = tail > 0 ? excess / tail : 0;
+    params[3 * k] = toByte((zeros + 0.5) / (n + 1));
+    params[3 * k + 1] = toByte((ones + 0.5) / (ones + tail + 1));
+    params[3 * k + 2] = toByte(mean / (1 + mean));
+  }
+  const t = RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
+  const enc = rans.createEncoder();
+  try {
+    enc.encodeWithIndexes(diff, ctx, t);
+    const stream = enc.flush();
+    return new ByteWriter(stream.length + 16).varuint(cols).varuint(rows).bytes(params).bytes(stream).finish();
+  } finally {
+    enc.dispose();
+  }
+}
+
+/**
+ * Reads a MOTION_ADAPTIVE unit for a frame of the given size.
+ * @throws BitstreamError for a grid that does not match the frame, a parameter byte of 0,
+ *   a corrupt stream or a vector outside the range.
+ */
+export function decodeMotionAdaptive(payload: Uint8Array, width: number, height: number, rans: RansCoder): MotionField {
+  const r = new ByteReader(payload);
+  const cols = r.varuint('MOTION_ADAPTIVE cols');
+  const rows = r.varuint('MOTION_ADAPTIVE rows');
+  if (cols !== Math.ceil(width / MOTION_BLOCK) || rows !== Math.ceil(height / MOTION_BLOCK)) {
+    throw new BitstreamError(`MOTION_ADAPTIVE grid ${cols}x${rows} does not match a ${width}x${height} frame`);
+  }
+  const params = r.bytes(3 * MV_CONTEXTS, 'MOTION_ADAPTIVE parameters');
+  if (params.some((b) => b === 0)) throw new BitstreamError('MOTION_ADAPTIVE parameter byte of 0');
+  const t = RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
+  const n = cols * rows;
+  const diff = new Int32Array(2 * n);
+  const mv = new Int16Array(2 * n);
+  const ctx = new Int32Array(2 * cols);
+  const dec = rans.createDecoder(payload.subarray(r.position));
+  try {
+    for (let row = 0; row < rows; row++) {
+      const part = diff.subarray(2 * row * cols, 2 * (row + 1) * cols);
+      dec.decodeWithIndexes(mvRowContexts(diff, cols, row, ctx), t, part);
+    }
+    dec.finish();
+  } finally {
+    dec.dispose();
+  }
+  for (let i = 0; i < n; i++) {
+    for (const comp of [0, 1] as const) {
+      const v = diff[2 * i + comp] + predictor(mv, cols, i, comp);
+      if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION_ADAPTIVE vector component ${v} is outside ±${MOTION_RANGE} half pixels`);
+      mv[2 * i + comp] = v;
+    }
+  }
+  return { cols, rows, mv };
 }

@@ -12,7 +12,7 @@
  * Blocks whose prediction beats coding them (skip.ts) carry no symbols: the decoder takes the
  * temporal mean for their latent elements and pastes the prediction's pixels over them.
  *
- * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION, SKIP, Z_STREAM, Y_STREAM
+ * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION (or MOTION_ADAPTIVE), SKIP, Z_STREAM, Y_STREAM
  * and SYMBOL_CHECKSUM (CRC32 of the z symbols, the coded y table indexes, the coded y symbols
  * and the skip flags). SKIP is there only when a block is skipped; without it the checksum
  * leaves the flags out, which is also how P-frames were written before skip blocks.
@@ -28,8 +28,8 @@ import { buildIndexes } from '../entropy/gaussian.js';
 import { BitstreamError, ModelMismatchError, throwIfAborted } from '../errors.js';
 import { fromPlanar, type Frame } from '../image/frame.js';
 import type { Tensor4 } from '../model/session.js';
-import { compensate, decodeMotion, encodeMotion, estimateMotion, luma, type MotionField } from './motion.js';
-import { chooseSkips, decodeSkips, encodeSkips, pasteSkipped } from './skip.js';
+import { compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma, type MotionField } from './motion.js';
+import { chooseSkips, decodeSkips, encodeSkips, estimateBits, pasteSkipped } from './skip.js';
 
 const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -47,6 +47,28 @@ export function predictionError(cur: Uint8Array, pred: Uint8Array, width: number
   return s / a.length;
 }
 
+function roundAll(a: Float32Array): Int32Array {
+  const out = new Int32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Math.round(a[i]);
+  return out;
+}
+
+function encodeZ(rans: LearnedImageCodec['rans'], zSym: Int32Array, dims: Tensor4['dims'], tables: LearnedImageCodec['zTables']): Uint8Array {
+  const enc = rans.createEncoder();
+  try {
+    enc.encodeWithIndexes(zSym, channelIndexes(dims[1], dims[2] * dims[3]), tables);
+    return enc.flush();
+  } finally {
+    enc.dispose();
+  }
+}
+
+/**
+ * Default motion-search Lagrangian per unit of sqrt(3 / lambda) (see PFrameCoder.predict),
+ * chosen by `npm run bench:video-tune` on sequences made from training photos.
+ */
+export const MOTION_SCALE = 0.5;
+
 /** The elements of a channel-major latent (channels x hw) outside the skipped positions. */
 function keptOf<T extends Int32Array>(a: T, flags: Uint8Array, skipped: number): T {
   const hw = flags.length;
@@ -60,10 +82,16 @@ function keptOf<T extends Int32Array>(a: T, flags: Uint8Array, skipped: number):
 export interface PFrameCoderOptions {
   /** Let the encoder skip blocks whose prediction is good enough (default true). */
   skipBlocks?: boolean;
+  /** Let the encoder take z from the prediction when that saves bits (default true). */
+  predictZ?: boolean;
+  /** Motion-search Lagrangian per unit of sqrt(3 / lambda) (default MOTION_SCALE). */
+  motionScale?: number;
 }
 
 export class PFrameCoder {
   private readonly skipBlocks: boolean;
+  private readonly predictZ: boolean;
+  private readonly motionScale: number;
 
   constructor(
     readonly codec: LearnedImageCodec,
@@ -71,6 +99,9 @@ export class PFrameCoder {
   ) {
     if (!supportsPFrames(codec)) throw new ModelMismatchError(`codec ${codec.id} has no temporal prior: it cannot code P-frames`);
     this.skipBlocks = options.skipBlocks ?? true;
+    this.predictZ = options.predictZ ?? true;
+    this.motionScale = options.motionScale ?? MOTION_SCALE;
+    if (!(this.motionScale >= 0 && this.motionScale <= 100)) throw new RangeError(`motionScale ${this.motionScale} is not in [0, 100]`);
   }
 
   /**
@@ -88,10 +119,16 @@ export class PFrameCoder {
     return 3 / (lambdas[lo] ** (1 - t) * lambdas[lo + 1] ** t);
   }
 
-  /** Motion of `cur` against the reference, and the prediction it gives. */
-  predict(cur: Frame, ref: Frame): { field: MotionField; prediction: Uint8Array } {
+  /**
+   * Motion of `cur` against the reference, and the prediction it gives. With a quality, the
+   * search trades SAD against vector bits at motionScale * sqrt(3 / lambda) per bit (the
+   * usual square root of the mode decision's Lagrangian for a SAD criterion).
+   */
+  predict(cur: Frame, ref: Frame, quality100?: number): { field: MotionField; prediction: Uint8Array } {
     const { width, height } = cur;
-    const field = estimateMotion(luma(cur.data, width, height), luma(ref.data, width, height), width, height);
+    const multiplier = quality100 === undefined ? undefined : this.skipMultiplier(quality100);
+    const lambda = multiplier === undefined ? undefined : this.motionScale * Math.sqrt(multiplier);
+    const field = estimateMotion(luma(cur.data, width, height), luma(ref.data, width, height), width, height, { lambda });
     return { field, prediction: compensate(ref.data, width, height, field) };
   }
 
@@ -133,22 +170,38 @@ export class PFrameCoder {
    */
   async encode(cur: Frame, ref: Frame, quality100: number, signal?: AbortSignal, motion?: { field: MotionField; prediction: Uint8Array }): Promise<{ bytes: Uint8Array; decoded: Frame }> {
     const { width, height } = cur;
-    const { field, prediction } = motion ?? this.predict(cur, ref);
+    const { field, prediction } = motion ?? this.predict(cur, ref, quality100);
     const { gain } = this.codec.gains(quality100 / 100);
     const y = await this.gained(cur.data, width, height, gain, signal);
     const yPred = await this.gained(prediction, width, height, gain, signal);
+    const [, channels, h, w] = y.dims;
+    const hw = h * w;
+    const rans = this.codec.rans;
+    const latentBits = (m: { mean: Float32Array; indexes: Int32Array }) => {
+      const sym = new Int32Array(y.data.length);
+      for (let i = 0; i < sym.length; i++) sym[i] = Math.round(y.data[i] - m.mean[i]);
+      return estimateBits(sym, m.indexes, this.codec.scaleTable);
+    };
+    // z coded, or taken from the prediction (no bits) when that costs fewer bits in all
     const { z } = await this.codec.sessions.run('h_a', { y }, signal);
-    const zSym = new Int32Array(z.data.length);
-    for (let i = 0; i < zSym.length; i++) zSym[i] = Math.round(z.data[i]);
-    const { mean, indexes } = await this.params({ data: Float32Array.from(zSym), dims: z.dims }, yPred, signal);
+    let zSym = roundAll(z.data);
+    let zStream: Uint8Array | undefined = encodeZ(rans, zSym, z.dims, this.codec.zTables);
+    let { mean, indexes } = await this.params({ data: Float32Array.from(zSym), dims: z.dims }, yPred, signal);
+    if (this.predictZ) {
+      const zp = roundAll((await this.codec.sessions.run('h_a', { y: yPred }, signal)).z.data);
+      const predicted = await this.params({ data: Float32Array.from(zp), dims: z.dims }, yPred, signal);
+      if (latentBits(predicted) <= zStream.length * 8 + latentBits({ mean, indexes })) {
+        ({ mean, indexes } = predicted);
+        zSym = zp;
+        zStream = undefined;
+      }
+    }
     const ySym = new Int32Array(y.data.length);
     const yHat = new Float32Array(y.data.length);
     for (let i = 0; i < ySym.length; i++) {
       ySym[i] = Math.round(y.data[i] - mean[i]);
       yHat[i] = ySym[i] + mean[i];
     }
-    const [, channels, h, w] = y.dims;
-    const hw = h * w;
     let decoded = await this.synthesise(Float32Array.from(yHat), y.dims, quality100, width, height, signal);
     let flags: Uint8Array = new Uint8Array(hw);
     const multiplier = this.skipBlocks ? this.skipMultiplier(quality100) : undefined;
@@ -165,27 +218,24 @@ export class PFrameCoder {
     }
     const keptSym = keptOf(ySym, flags, skipped);
     const keptIdx = keptOf(indexes, flags, skipped);
-    const rans = this.codec.rans;
-    const zEnc = rans.createEncoder();
     const yEnc = rans.createEncoder();
-    let zStream: Uint8Array;
     let yStream: Uint8Array;
     try {
-      zEnc.encodeWithIndexes(zSym, channelIndexes(z.dims[1], z.dims[2] * z.dims[3]), this.codec.zTables);
       yEnc.encodeWithIndexes(keptSym, keptIdx, this.codec.yTables);
-      zStream = zEnc.flush();
       yStream = yEnc.flush();
     } finally {
-      zEnc.dispose();
       yEnc.dispose();
     }
     const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
     const pad = this.codec.bundle.manifest.paddingFactor;
     const units = imageHeaderUnits(cur, quality100, Math.ceil(Math.max(width, height) / pad) * pad, this.codec.rans);
-    units.push({ type: UnitType.MOTION, payload: encodeMotion(field, rans) });
+    // the vectors with the fixed table or with per-frame context parameters, whichever is shorter
+    const fixed = encodeMotion(field, rans);
+    const adaptive = encodeMotionAdaptive(field, rans);
+    units.push(adaptive.length < fixed.length ? { type: UnitType.MOTION_ADAPTIVE, payload: adaptive } : { type: UnitType.MOTION, payload: fixed });
     if (skipped > 0) units.push({ type: UnitType.SKIP, payload: encodeSkips(flags, w, h, rans) });
+    if (zStream) units.push({ type: UnitType.Z_STREAM, payload: zStream });
     units.push(
-      { type: UnitType.Z_STREAM, payload: zStream },
       { type: UnitType.Y_STREAM, payload: yStream },
       { type: UnitType.SYMBOL_CHECKSUM, payload: new ByteWriter(4).u32le((skipped > 0 ? crc32(flags, crc) : crc) >>> 0).finish() },
     );
@@ -208,25 +258,33 @@ export class PFrameCoder {
     }
     const rest = known.slice(next);
     const su = rest[1]?.type === UnitType.SKIP ? rest.splice(1, 1)[0] : undefined;
-    const [mu, zu, yu, cu] = rest;
-    if (mu?.type !== UnitType.MOTION || zu?.type !== UnitType.Z_STREAM || yu?.type !== UnitType.Y_STREAM || cu?.type !== UnitType.SYMBOL_CHECKSUM || rest.length !== 4) {
-      throw new BitstreamError('P-frame units are not MOTION, [SKIP,] Z_STREAM, Y_STREAM, SYMBOL_CHECKSUM');
+    const zu = rest[1]?.type === UnitType.Z_STREAM ? rest.splice(1, 1)[0] : undefined;
+    const [mu, yu, cu] = rest;
+    if ((mu?.type !== UnitType.MOTION && mu?.type !== UnitType.MOTION_ADAPTIVE) || yu?.type !== UnitType.Y_STREAM || cu?.type !== UnitType.SYMBOL_CHECKSUM || rest.length !== 3) {
+      throw new BitstreamError('P-frame units are not MOTION or MOTION_ADAPTIVE, [SKIP,] [Z_STREAM,] Y_STREAM, SYMBOL_CHECKSUM');
     }
     const { width, height } = info;
-    const field = decodeMotion(mu.payload, width, height, this.codec.rans);
+    const field = (mu.type === UnitType.MOTION ? decodeMotion : decodeMotionAdaptive)(mu.payload, width, height, this.codec.rans);
     const prediction = compensate(ref.data, width, height, field);
     const { gain } = this.codec.gains(params.quality100 / 100);
     const yPred = await this.gained(prediction, width, height, gain, signal, file.version);
     const g = this.codec.tileGeometry({ width, height }, file.version);
     const Nz = this.codec.bundle.manifest.config.Nz;
     const rans = this.codec.rans;
-    const zDec = rans.createDecoder(zu.payload);
     let zSym: Int32Array;
-    try {
-      zSym = zDec.decodeWithIndexes(channelIndexes(Nz, g.hz * g.wz), this.codec.zTables);
-      zDec.finish();
-    } finally {
-      zDec.dispose();
+    if (zu) {
+      const zDec = rans.createDecoder(zu.payload);
+      try {
+        zSym = zDec.decodeWithIndexes(channelIndexes(Nz, g.hz * g.wz), this.codec.zTables);
+        zDec.finish();
+      } finally {
+        zDec.dispose();
+      }
+    } else {
+      // no Z_STREAM: z is the rounded hyper-analysis of the prediction's latent
+      const { z } = await this.codec.sessions.run('h_a', { y: yPred }, signal);
+      if (z.data.length !== Nz * g.hz * g.wz) throw new ModelMismatchError('h_a output does not match the hyper-latent grid');
+      zSym = roundAll(z.data);
     }
     const [, channels, h, w] = yPred.dims;
     const hw = h * w;

@@ -137,6 +137,17 @@ function bitsTable(scaleTable: readonly number[]): Float64Array {
   return t;
 }
 
+/** Estimated bits of channel-major symbols under their Gaussian tables. */
+export function estimateBits(symbols: Int32Array, indexes: Int32Array, scaleTable: readonly number[]): number {
+  const memo = bitsTable(scaleTable);
+  let bits = 0;
+  for (let i = 0; i < symbols.length; i++) {
+    const a = Math.abs(symbols[i]);
+    bits += a < MEMO_SPAN ? memo[indexes[i] * MEMO_SPAN + a] : symbolBits(a, scaleTable[indexes[i]]);
+  }
+  return bits;
+}
+
 /**
  * The encoder's choice: skip flags for the latent grid (h x w, channel-major symbols and
  * table indexes of `channels` channels) from the frame, its prediction and its coded

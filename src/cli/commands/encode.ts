@@ -182,6 +182,7 @@ export const encodeCommand: Command = {
     video: { type: 'boolean', description: 'the input is a video (implied by .mp4 .mkv .webm .mov .y4m .avi .m4v); needed for - ' },
     'max-frames': { type: 'string', valueName: 'N', description: 'video: code at most N frames' },
     'intra-period': { type: 'string', valueName: 'N', description: 'video: frames from one I-frame to the next (default 32 with a codec that codes P-frames, else 1)' },
+    'intra-boost': { type: 'string', valueName: 'N', description: 'video: quality added to I-frames that P-frames follow, 0..99 (default 32)' },
     fps: { type: 'string', valueName: 'R', description: 'video from standard input: its frame rate (default 25)' },
     json: { type: 'boolean', description: 'print a JSON summary on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
@@ -204,7 +205,7 @@ export const encodeCommand: Command = {
       if (args.length > 2) throw new UsageError(`unexpected argument '${args[2]}' for 'codec encode' with a video input`);
       return encodeVideoCommand(args[0], args[1], options, io);
     }
-    for (const name of ['max-frames', 'fps', 'intra-period']) {
+    for (const name of ['max-frames', 'fps', 'intra-period', 'intra-boost']) {
       if (options[name] !== undefined) throw new UsageError(`option '--${name}' needs a video input`);
     }
     const outDir = stringOption(options, 'out-dir');

@@ -92,6 +92,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
   if (json && output === '-') throw new UsageError("option '--json' cannot be used when the file goes to standard output");
   const maxFrames = integerOption(options, 'max-frames', 'max-frames', 1, 1_000_000);
   const intraPeriod = integerOption(options, 'intra-period', 'intra-period', 1, 1_000_000);
+  const intraBoost = integerOption(options, 'intra-boost', 'intra-boost', 0, 99);
   const fpsValue = numberOption(options, 'fps');
   let fps: { num: number; den: number } | undefined;
   if (fpsValue !== undefined) {
@@ -119,6 +120,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
       threads: numberOption(options, 'threads'),
       maxFrames,
       ...(intraPeriod !== undefined ? { intraPeriod } : {}),
+      ...(intraBoost !== undefined ? { intraBoost } : {}),
       fps,
       signal: io.signal,
       onProgress: (p) => progress.update(p),
