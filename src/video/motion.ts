@@ -279,15 +279,10 @@ function differenceBits(): Float64Array {
 
 /** MOTION unit payload: cols, rows (varuint), then the rANS stream of the vector differences. */
 export function encodeMotion(field: MotionField, rans: RansCoder): Uint8Array {
-  const n = field.cols * field.rows;
-  const sym = new Int32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    sym[2 * i] = field.mv[2 * i] - predictor(field.mv, field.cols, i, 0);
-    sym[2 * i + 1] = field.mv[2 * i + 1] - predictor(field.mv, field.cols, i, 1);
-  }
+  const sym = differences(field);
   const enc = rans.createEncoder();
   try {
-    enc.encodeWithIndexes(sym, new Int32Array(2 * n), tables());
+    enc.encodeWithIndexes(sym, new Int32Array(sym.length), tables());
     const stream = enc.flush();
     return new ByteWriter(stream.length + 8).varuint(field.cols).varuint(field.rows).bytes(stream).finish();
   } finally {
@@ -302,28 +297,39 @@ export function encodeMotion(field: MotionField, rans: RansCoder): Uint8Array {
  */
 export function decodeMotion(payload: Uint8Array, width: number, height: number, rans: RansCoder): MotionField {
   const r = new ByteReader(payload);
-  const cols = r.varuint('MOTION cols');
-  const rows = r.varuint('MOTION rows');
-  if (cols !== Math.ceil(width / MOTION_BLOCK) || rows !== Math.ceil(height / MOTION_BLOCK)) {
-    throw new BitstreamError(`MOTION grid ${cols}x${rows} does not match a ${width}x${height} frame`);
-  }
-  const n = cols * rows;
+  const { cols, rows } = readGrid(r, width, height, 'MOTION');
   const dec = rans.createDecoder(payload.subarray(r.position));
+  let diff: Int32Array;
   try {
-    const sym = dec.decodeWithIndexes(new Int32Array(2 * n), tables());
+    diff = dec.decodeWithIndexes(new Int32Array(2 * cols * rows), tables());
     dec.finish();
-    const mv = new Int16Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      for (const comp of [0, 1] as const) {
-        const v = sym[2 * i + comp] + predictor(mv, cols, i, comp);
-        if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION vector component ${v} is outside ±${MOTION_RANGE} half pixels`);
-        mv[2 * i + comp] = v;
-      }
-    }
-    return { cols, rows, mv };
   } finally {
     dec.dispose();
   }
+  return { cols, rows, mv: vectorsFrom(diff, cols, 'MOTION') };
+}
+
+/** The block grid at the start of a motion unit, checked against the frame size. */
+function readGrid(r: ByteReader, width: number, height: number, unit: string): { cols: number; rows: number } {
+  const cols = r.varuint(`${unit} cols`);
+  const rows = r.varuint(`${unit} rows`);
+  if (cols !== Math.ceil(width / MOTION_BLOCK) || rows !== Math.ceil(height / MOTION_BLOCK)) {
+    throw new BitstreamError(`${unit} grid ${cols}x${rows} does not match a ${width}x${height} frame`);
+  }
+  return { cols, rows };
+}
+
+/** Vectors from their differences to the median predictor, each checked against the range. */
+function vectorsFrom(diff: Int32Array, cols: number, unit: string): Int16Array {
+  const mv = new Int16Array(diff.length);
+  for (let i = 0; i < diff.length / 2; i++) {
+    for (const comp of [0, 1] as const) {
+      const v = diff[2 * i + comp] + predictor(mv, cols, i, comp);
+      if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`${unit} vector component ${v} is outside ±${MOTION_RANGE} half pixels`);
+      mv[2 * i + comp] = v;
+    }
+  }
+  return mv;
 }
 
 /** Contexts of the adaptive motion coding (see encodeMotionAdaptive). */
@@ -424,34 +430,20 @@ export function encodeMotionAdaptive(field: MotionField, rans: RansCoder): Uint8
  */
 export function decodeMotionAdaptive(payload: Uint8Array, width: number, height: number, rans: RansCoder): MotionField {
   const r = new ByteReader(payload);
-  const cols = r.varuint('MOTION_ADAPTIVE cols');
-  const rows = r.varuint('MOTION_ADAPTIVE rows');
-  if (cols !== Math.ceil(width / MOTION_BLOCK) || rows !== Math.ceil(height / MOTION_BLOCK)) {
-    throw new BitstreamError(`MOTION_ADAPTIVE grid ${cols}x${rows} does not match a ${width}x${height} frame`);
-  }
+  const { cols, rows } = readGrid(r, width, height, 'MOTION_ADAPTIVE');
   const params = r.bytes(3 * MV_CONTEXTS, 'MOTION_ADAPTIVE parameters');
   if (params.some((b) => b === 0)) throw new BitstreamError('MOTION_ADAPTIVE parameter byte of 0');
   const t = RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
-  const n = cols * rows;
-  const diff = new Int32Array(2 * n);
-  const mv = new Int16Array(2 * n);
+  const diff = new Int32Array(2 * cols * rows);
   const ctx = new Int32Array(2 * cols);
   const dec = rans.createDecoder(payload.subarray(r.position));
   try {
     for (let row = 0; row < rows; row++) {
-      const part = diff.subarray(2 * row * cols, 2 * (row + 1) * cols);
-      dec.decodeWithIndexes(mvRowContexts(diff, cols, row, ctx), t, part);
+      dec.decodeWithIndexes(mvRowContexts(diff, cols, row, ctx), t, diff.subarray(2 * row * cols, 2 * (row + 1) * cols));
     }
     dec.finish();
   } finally {
     dec.dispose();
   }
-  for (let i = 0; i < n; i++) {
-    for (const comp of [0, 1] as const) {
-      const v = diff[2 * i + comp] + predictor(mv, cols, i, comp);
-      if (Math.abs(v) > MOTION_RANGE) throw new BitstreamError(`MOTION_ADAPTIVE vector component ${v} is outside ±${MOTION_RANGE} half pixels`);
-      mv[2 * i + comp] = v;
-    }
-  }
-  return { cols, rows, mv };
+  return { cols, rows, mv: vectorsFrom(diff, cols, 'MOTION_ADAPTIVE') };
 }
