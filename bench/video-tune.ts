@@ -6,13 +6,14 @@
  * several qualities for every combination of the settings tried:
  *
  * - `--motion-scale`: the motion search's Lagrangian per unit of sqrt(3 / lambda);
- * - `--intra-boost`: the quality added to the I-frame.
+ * - `--intra-boost`: the quality added to the I-frame;
+ * - `--skip-scale`: a factor on the skip decision's Lagrangian.
  *
  * Prints and writes bench/results/video-tune.json (or `--out NAME` for NAME.json): bits per
  * pixel and PSNR-RGB per setting and quality, and the BD-rate of each setting against the
  * first.
  *
- * Run: npm run build && npm run bench:video-tune [-- --motion-scale 0.5,1,2 --intra-boost 0,16,32]
+ * Run: npm run build && npm run bench:video-tune [-- --motion-scale 0.5,1,2 --intra-boost 0,16,32 --skip-scale 1]
  *   [--photos 4] [--frames 32] [--size 448x256] [--qualities 10,30,50,70,90] [--data DIR] [--out NAME]
  */
 import { readdirSync } from 'node:fs';
@@ -22,7 +23,7 @@ import sharp from 'sharp';
 import { closeCodecs, getCodec } from '../src/api.js';
 import type { Frame } from '../src/image/frame.js';
 import { DEFAULT_INTRA_BOOST, DEFAULT_VIDEO_CODEC } from '../src/video/codec.js';
-import { MOTION_SCALE, PFrameCoder } from '../src/video/pframe.js';
+import { MOTION_SCALE, PFrameCoder, SKIP_SCALE } from '../src/video/pframe.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type RdPoint } from './lib/bd.js';
 import { psnr } from './lib/metrics.js';
@@ -107,6 +108,7 @@ async function main() {
     options: {
       'motion-scale': { type: 'string', default: String(MOTION_SCALE) },
       'intra-boost': { type: 'string', default: String(DEFAULT_INTRA_BOOST) },
+      'skip-scale': { type: 'string', default: String(SKIP_SCALE) },
       photos: { type: 'string', default: '4' },
       frames: { type: 'string', default: '32' },
       size: { type: 'string', default: '448x256' },
@@ -131,11 +133,13 @@ async function main() {
     sequences.push({ photo, motion: motion.name, frames: await makeSequence(join(values.data!, photo), motion, width, height, frames, 1000 + i) });
   }
   const codec = await getCodec(values.codec!);
-  const settings = list(values['motion-scale']!).flatMap((motionScale) => list(values['intra-boost']!).map((intraBoost) => ({ motionScale, intraBoost })));
+  const settings = list(values['motion-scale']!).flatMap((motionScale) =>
+    list(values['intra-boost']!).flatMap((intraBoost) => list(values['skip-scale']!).map((skipScale) => ({ motionScale, intraBoost, skipScale }))),
+  );
   const started = Date.now();
-  const results: { motionScale: number; intraBoost: number; points: (RdPoint & { quality: number })[]; bdRate?: number | null }[] = [];
-  for (const { motionScale, intraBoost } of settings) {
-    const pcoder = new PFrameCoder(codec, { motionScale });
+  const results: { motionScale: number; intraBoost: number; skipScale: number; points: (RdPoint & { quality: number })[]; bdRate?: number | null }[] = [];
+  for (const { motionScale, intraBoost, skipScale } of settings) {
+    const pcoder = new PFrameCoder(codec, { motionScale, skipScale });
     const points: (RdPoint & { quality: number })[] = [];
     for (const q of qualities) {
       let bits = 0;
@@ -158,10 +162,10 @@ async function main() {
       points.push({ quality: q, bpp: bits / (width * height * n), psnr: quality / n });
     }
     const bd = results.length === 0 ? 0 : bdRate(results[0].points, points).percent;
-    results.push({ motionScale, intraBoost, points, bdRate: bd });
-    console.log(`motion scale ${motionScale}, intra boost ${intraBoost}: ` + points.map((p) => `q${p.quality} ${p.bpp.toFixed(4)} bpp ${p.psnr.toFixed(2)} dB`).join(', ') + `; BD-rate vs first ${bd === null ? 'n/a' : `${bd.toFixed(2)}%`} [${Math.round((Date.now() - started) / 1000)} s]`);
+    results.push({ motionScale, intraBoost, skipScale, points, bdRate: bd });
+    console.log(`motion scale ${motionScale}, intra boost ${intraBoost}, skip scale ${skipScale}: ` + points.map((p) => `q${p.quality} ${p.bpp.toFixed(4)} bpp ${p.psnr.toFixed(2)} dB`).join(', ') + `; BD-rate vs first ${bd === null ? 'n/a' : `${bd.toFixed(2)}%`} [${Math.round((Date.now() - started) / 1000)} s]`);
   }
-  console.log('\n' + formatTable(['motion scale', 'intra boost', 'BD-rate vs first'], results.map((r) => [String(r.motionScale), String(r.intraBoost), r.bdRate === null || r.bdRate === undefined ? 'n/a' : `${r.bdRate.toFixed(2)}%`])));
+  console.log('\n' + formatTable(['motion scale', 'intra boost', 'skip scale', 'BD-rate vs first'], results.map((r) => [String(r.motionScale), String(r.intraBoost), String(r.skipScale), r.bdRate === null || r.bdRate === undefined ? 'n/a' : `${r.bdRate.toFixed(2)}%`])));
   const out = join(root, 'bench', 'results', `${values.out}.json`);
   writeResult(out, JSON.stringify({ date: new Date().toISOString(), command: 'npm run bench:video-tune', codec: codec.id, size: `${width}x${height}`, frames, qualities, sequences: sequences.map((s) => ({ photo: s.photo, motion: s.motion })), results, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);

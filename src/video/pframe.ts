@@ -69,6 +69,9 @@ function encodeZ(rans: LearnedImageCodec['rans'], zSym: Int32Array, dims: Tensor
  */
 export const MOTION_SCALE = 0.5;
 
+/** Default factor on the skip decision's Lagrangian (see PFrameCoderOptions.skipScale). */
+export const SKIP_SCALE = 1;
+
 /** The elements of a channel-major latent (channels x hw) outside the skipped positions. */
 function keptOf<T extends Int32Array>(a: T, flags: Uint8Array, skipped: number): T {
   const hw = flags.length;
@@ -86,12 +89,15 @@ export interface PFrameCoderOptions {
   predictZ?: boolean;
   /** Motion-search Lagrangian per unit of sqrt(3 / lambda) (default MOTION_SCALE). */
   motionScale?: number;
+  /** Factor on the skip decision's 3 / lambda per bit (default SKIP_SCALE). */
+  skipScale?: number;
 }
 
 export class PFrameCoder {
   private readonly skipBlocks: boolean;
   private readonly predictZ: boolean;
   private readonly motionScale: number;
+  private readonly skipScale: number;
 
   constructor(
     readonly codec: LearnedImageCodec,
@@ -102,6 +108,8 @@ export class PFrameCoder {
     this.predictZ = options.predictZ ?? true;
     this.motionScale = options.motionScale ?? MOTION_SCALE;
     if (!(this.motionScale >= 0 && this.motionScale <= 100)) throw new RangeError(`motionScale ${this.motionScale} is not in [0, 100]`);
+    this.skipScale = options.skipScale ?? SKIP_SCALE;
+    if (!(this.skipScale >= 0 && this.skipScale <= 100)) throw new RangeError(`skipScale ${this.skipScale} is not in [0, 100]`);
   }
 
   /**
@@ -206,7 +214,7 @@ export class PFrameCoder {
     let flags: Uint8Array = new Uint8Array(hw);
     const multiplier = this.skipBlocks ? this.skipMultiplier(quality100) : undefined;
     if (multiplier !== undefined) {
-      flags = chooseSkips(cur.data, prediction, decoded.data, width, height, { symbols: ySym, indexes, channels, h, w, scaleTable: this.codec.scaleTable }, multiplier);
+      flags = chooseSkips(cur.data, prediction, decoded.data, width, height, { symbols: ySym, indexes, channels, h, w, scaleTable: this.codec.scaleTable }, multiplier * this.skipScale);
     }
     let skipped = 0;
     for (const f of flags) skipped += f;
