@@ -236,8 +236,10 @@ describe('skip blocks', () => {
     const rans = await loadRans();
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
-    // the decoded frame itself, moved: every interior block's prediction is exact
+    // the decoded frame itself, moved: every interior block's prediction is exact, but for a
+    // 48x48 patch turned to its negative, which has to be coded
     const cur = shifted(ref, 3, 1);
+    for (let y = 16; y < 64; y++) for (let x = 16 * 3; x < 64 * 3; x++) cur.data[y * 256 * 3 + x] = 255 - cur.data[y * 256 * 3 + x];
     const withSkips = await new PFrameCoder(codec, { predictZ: false }).encode(cur, ref, 5000);
     const without = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false }).encode(cur, ref, 5000);
     const file = readContainer(withSkips.bytes);
@@ -265,6 +267,30 @@ describe('skip blocks', () => {
     const moved = file.units.map((u) => ({ type: u.type, payload: u.payload }));
     moved.splice(5, 0, moved.splice(3, 1)[0]);
     await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: moved }), ref)).rejects.toThrow(BitstreamError);
+  });
+});
+
+describe('a frame with every block skipped', () => {
+  it('is its prediction: no z, no symbols, no networks to decode it', async () => {
+    const codec = await getCodec(VIDEO);
+    const { frame } = await readImage(PHOTO);
+    const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+    const p = new PFrameCoder(codec);
+    const still = await p.encode({ ...ref, data: ref.data.slice() }, ref, 5000);
+    const file = readContainer(still.bytes);
+    expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(still.bytes), 'SKIP', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
+    expect(still.bytes.length).toBeLessThan(200); // framing, motion, flags and an empty y stream
+    expect(Buffer.compare(Buffer.from(still.decoded.data), Buffer.from(ref.data))).toBe(0);
+    // decoded without running a network: the sessions are never asked
+    const runs: string[] = [];
+    const spy = new PFrameCoder({ ...codec, id: codec.id, scaleTable: codec.scaleTable, gains: codec.gains.bind(codec), tileGeometry: codec.tileGeometry.bind(codec), sessions: { run: (stage: string) => (runs.push(stage), Promise.reject(new Error('no'))) } } as never);
+    const again = await spy.decode(still.bytes, ref);
+    expect(runs).toEqual([]);
+    expect(Buffer.compare(Buffer.from(again.data), Buffer.from(ref.data))).toBe(0);
+    // a Z_STREAM beside every block skipped is malformed
+    const units = file.units.map((u) => ({ type: u.type, payload: u.payload }));
+    units.splice(4, 0, { type: UnitType.Z_STREAM, payload: new Uint8Array(8) });
+    await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units }), ref)).rejects.toThrow(BitstreamError);
   });
 });
 

@@ -218,7 +218,12 @@ export class PFrameCoder {
     }
     let skipped = 0;
     for (const f of flags) skipped += f;
-    if (skipped > 0) {
+    if (skipped === hw) {
+      // every block skipped: the frame is its prediction, with no z and no latent symbols
+      zSym = new Int32Array(0);
+      zStream = undefined;
+      decoded = { data: prediction, width, height, channels: 3 };
+    } else if (skipped > 0) {
       // the decoder's reconstruction: temporal means where blocks are skipped, then their prediction pasted
       for (let p = 0; p < hw; p++) if (flags[p]) for (let c = 0, o = p; c < channels; c++, o += hw) yHat[o] = mean[o];
       decoded = await this.synthesise(yHat, y.dims, quality100, width, height, signal);
@@ -274,11 +279,29 @@ export class PFrameCoder {
     const { width, height } = info;
     const field = (mu.type === UnitType.MOTION ? decodeMotion : decodeMotionAdaptive)(mu.payload, width, height, this.codec.rans);
     const prediction = compensate(ref.data, width, height, field);
+    const g = this.codec.tileGeometry({ width, height }, file.version);
+    const rans = this.codec.rans;
+    const flags = su ? decodeSkips(su.payload, g.w, g.h, rans) : new Uint8Array(g.h * g.w);
+    let skipped = 0;
+    for (const f of flags) skipped += f;
+    const reader = new ByteReader(cu.payload);
+    const stored = reader.u32le('SYMBOL_CHECKSUM');
+    reader.expectEnd('SYMBOL_CHECKSUM');
+    if (skipped === flags.length) {
+      // every block skipped: the frame is its prediction; no z, no latent symbols, no networks
+      if (zu) throw new BitstreamError('P-frame with every block skipped carries a Z_STREAM');
+      const yDec = rans.createDecoder(yu.payload);
+      try {
+        yDec.finish();
+      } finally {
+        yDec.dispose();
+      }
+      if (crc32(flags) >>> 0 !== stored) throw new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
+      return { data: prediction, width, height, channels: 3 };
+    }
     const { gain } = this.codec.gains(params.quality100 / 100);
     const yPred = await this.gained(prediction, width, height, gain, signal, file.version);
-    const g = this.codec.tileGeometry({ width, height }, file.version);
     const Nz = this.codec.bundle.manifest.config.Nz;
-    const rans = this.codec.rans;
     let zSym: Int32Array;
     if (zu) {
       const zDec = rans.createDecoder(zu.payload);
@@ -296,9 +319,7 @@ export class PFrameCoder {
     }
     const [, channels, h, w] = yPred.dims;
     const hw = h * w;
-    const flags = su ? decodeSkips(su.payload, w, h, rans) : new Uint8Array(hw);
-    let skipped = 0;
-    for (const f of flags) skipped += f;
+    if (h !== g.h || w !== g.w) throw new ModelMismatchError('g_a output does not match the latent grid');
     const { mean, indexes } = await this.params({ data: Float32Array.from(zSym), dims: [1, Nz, g.hz, g.wz] }, yPred, signal);
     const keptIdx = keptOf(indexes, flags, skipped);
     const yDec = rans.createDecoder(yu.payload);
@@ -309,9 +330,6 @@ export class PFrameCoder {
     } finally {
       yDec.dispose();
     }
-    const reader = new ByteReader(cu.payload);
-    const stored = reader.u32le('SYMBOL_CHECKSUM');
-    reader.expectEnd('SYMBOL_CHECKSUM');
     const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
     if (((su ? crc32(flags, crc) : crc) >>> 0) !== stored) {
       throw new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
