@@ -10,12 +10,16 @@
  * y_hat = symbol + mean and runs g_s, exactly as for an I-frame at the same quality.
  *
  * Blocks whose prediction beats coding them (skip.ts) carry no symbols: the decoder takes the
- * temporal mean for their latent elements and pastes the prediction's pixels over them.
+ * temporal mean for their latent elements and pastes the prediction's pixels over them. z is
+ * coded, or (no Z_STREAM) taken from the prediction as round(h_a(y_pred)) when the encoder
+ * estimates that cheaper. A frame with every block skipped is its prediction: no z, no
+ * symbols, no network run to decode it.
  *
- * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION (or MOTION_ADAPTIVE), SKIP, Z_STREAM, Y_STREAM
- * and SYMBOL_CHECKSUM (CRC32 of the z symbols, the coded y table indexes, the coded y symbols
- * and the skip flags). SKIP is there only when a block is skipped; without it the checksum
- * leaves the flags out, which is also how P-frames were written before skip blocks.
+ * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION or MOTION_ADAPTIVE,
+ * [SKIP], [Z_STREAM], Y_STREAM and SYMBOL_CHECKSUM (CRC32 of the z symbols, the coded y table
+ * indexes, the coded y symbols and, when SKIP is there, the skip flags). SKIP is there only
+ * when a block is skipped; a payload of MOTION, Z_STREAM, Y_STREAM and SYMBOL_CHECKSUM is how
+ * P-frames were written before these tools, and still decodes.
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import { checkModel, readContainer, writeContainer } from '../bitstream/container.js';
