@@ -3,12 +3,14 @@
  * video model (the decoder rebuilds exactly the encoder's reconstruction, corrupt payloads
  * fail typed), and I/P sequences through encodeVideo / decodeVideo / inspectVideo.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs, getCodec } from '../src/api.js';
+import { LearnedImageCodec } from '../src/codec/image.js';
 import { readContainer, writeContainer } from '../src/bitstream/container.js';
 import { UnitType } from '../src/bitstream/units.js';
 import { loadRans } from '../src/coder/wasm.js';
@@ -291,6 +293,43 @@ describe('a frame with every block skipped', () => {
     const units = file.units.map((u) => ({ type: u.type, payload: u.payload }));
     units.splice(4, 0, { type: UnitType.Z_STREAM, payload: new Uint8Array(8) });
     await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units }), ref)).rejects.toThrow(BitstreamError);
+  });
+});
+
+describe('the analysis graph of the prediction', () => {
+  it('is g_a_pred where the codec ships one, on both sides, else g_a', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nc-gapred-'));
+    try {
+      cpSync(VIDEO, dir, { recursive: true });
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      // a stand-in: the same graph under the new stage name
+      copyFileSync(join(dir, manifest.files.g_a.path), join(dir, 'g_a_pred.onnx'));
+      manifest.files.g_a_pred = { ...manifest.files.g_a, path: 'g_a_pred.onnx' };
+      manifest.modelHash = createHash('sha256').update(Object.keys(manifest.files).sort().map((k) => `${k}:${manifest.files[k].sha256};`).join('')).digest('hex');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const codec = await LearnedImageCodec.load(dir);
+      try {
+        const stages: string[] = [];
+        const run = codec.sessions.run.bind(codec.sessions);
+        codec.sessions.run = (stage, inputs, signal) => (stages.push(stage), run(stage, inputs, signal));
+        const { frame } = await readImage(PHOTO);
+        const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+        const p = new PFrameCoder(codec);
+        expect(p.predictionStage).toBe('g_a_pred');
+        stages.length = 0;
+        const { bytes, decoded } = await p.encode(shifted(frame, 2, -1), ref, 5000);
+        expect(stages.filter((s) => s.startsWith('g_a'))).toEqual(['g_a', 'g_a_pred']);
+        stages.length = 0;
+        const again = await p.decode(bytes, ref);
+        expect(stages.filter((s) => s.startsWith('g_a'))).toEqual(['g_a_pred']);
+        expect(Buffer.compare(Buffer.from(again.data), Buffer.from(decoded.data))).toBe(0);
+      } finally {
+        await codec.dispose();
+      }
+      expect(new PFrameCoder(await getCodec(VIDEO)).predictionStage).toBe('g_a');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

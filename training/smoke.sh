@@ -31,3 +31,6 @@ node training/smoke_decode.mjs "$work/codec/smoke-bsq" test/fixtures/photo-256x1
 # the P-frame temporal prior on the same tiny backbone, exported with it (checked by onnxruntime-node)
 "$py" training/temporal.py --smoke --crops "$work/none.npz" --ckpt "$work/run/checkpoints/smoke.pt" --out "$work/run/temporal.pt" --log "$work/run/temporal.jsonl"
 "$py" training/export.py --ckpt "$work/run/checkpoints/smoke.pt" --temporal "$work/run/temporal.pt" --out "$work/codec/smoke-video"
+# its int8 analysis transform for the prediction, then a P-frame coded and decoded with both
+"$py" training/quantize_pred.py --smoke --crops "$work/none.npz" --ckpt "$work/run/checkpoints/smoke.pt" --codec "$work/codec/smoke-video"
+node training/smoke_pframe.mjs "$work/codec/smoke-video" test/fixtures/photo-256x192.png

@@ -172,10 +172,10 @@ export class LearnedImageCodec {
   }
 
   /** Runs g_a on one tile: the expensive part of encoding, shared by every quality tried. */
-  async analyse(tile: Frame, signal?: AbortSignal, version: number = FORMAT_VERSION): Promise<Tensor4> {
-    this.sessions.prefetch(this.stages('encode'));
+  async analyse(tile: Frame, signal?: AbortSignal, version: number = FORMAT_VERSION, stage = 'g_a'): Promise<Tensor4> {
+    if (stage === 'g_a') this.sessions.prefetch(this.stages('encode'));
     const x = toPaddedPlanar(tile, this.tilePadding(version));
-    const { y } = await this.sessions.run('g_a', { x: { data: x.data, dims: [1, 3, x.height, x.width] } }, signal);
+    const { y } = await this.sessions.run(stage, { x: { data: x.data, dims: [1, 3, x.height, x.width] } }, signal);
     return y;
   }
 

@@ -2,8 +2,8 @@
  * P-frames: conditional coding of a frame given the previous decoded frame.
  *
  * Both sides build the prediction: the previous decoded frame moved by the coded block
- * motion (16x16 blocks, integer pixels; see motion.ts), and its latent
- * y_pred = g_a(prediction) * gain. The current frame's latent y = g_a(x) * gain is coded with
+ * motion (16x16 blocks, half pixels; see motion.ts), and its latent
+ * y_pred = g_a(prediction) * gain (with the codec's int8 g_a_pred where it ships one). The current frame's latent y = g_a(x) * gain is coded with
  * its own hyperprior (z, factorized prior) and the codec's `temporal` net, which gives the
  * Gaussian mean and scale of every element from h_s(z_hat) and y_pred. Symbols are
  * round(y - mean) under the Gaussian table of their scale; the decoder rebuilds
@@ -144,8 +144,16 @@ export class PFrameCoder {
     return { field, prediction: compensate(ref.data, width, height, field) };
   }
 
-  private async gained(rgb: Uint8Array, width: number, height: number, gain: Float32Array, signal?: AbortSignal, version?: number): Promise<Tensor4> {
-    const y = await this.codec.analyse({ data: rgb, width, height, channels: 3 }, signal, version);
+  /**
+   * The analysis graph of the prediction: `g_a_pred` (an int8 g_a, training/quantize_pred.py)
+   * where the codec ships one, else g_a. Both coders use the same one.
+   */
+  get predictionStage(): string {
+    return this.codec.bundle.manifest.files.g_a_pred ? 'g_a_pred' : 'g_a';
+  }
+
+  private async gained(rgb: Uint8Array, width: number, height: number, gain: Float32Array, signal?: AbortSignal, version?: number, stage = 'g_a'): Promise<Tensor4> {
+    const y = await this.codec.analyse({ data: rgb, width, height, channels: 3 }, signal, version, stage);
     const hw = y.dims[2] * y.dims[3];
     const out = new Float32Array(y.data.length);
     for (let c = 0; c < y.dims[1]; c++) {
@@ -185,7 +193,7 @@ export class PFrameCoder {
     const { field, prediction } = motion ?? this.predict(cur, ref, quality100);
     const { gain } = this.codec.gains(quality100 / 100);
     const y = await this.gained(cur.data, width, height, gain, signal);
-    const yPred = await this.gained(prediction, width, height, gain, signal);
+    const yPred = await this.gained(prediction, width, height, gain, signal, undefined, this.predictionStage);
     const [, channels, h, w] = y.dims;
     const hw = h * w;
     const rans = this.codec.rans;
@@ -304,7 +312,7 @@ export class PFrameCoder {
       return { data: prediction, width, height, channels: 3 };
     }
     const { gain } = this.codec.gains(params.quality100 / 100);
-    const yPred = await this.gained(prediction, width, height, gain, signal, file.version);
+    const yPred = await this.gained(prediction, width, height, gain, signal, file.version, this.predictionStage);
     const Nz = this.codec.bundle.manifest.config.Nz;
     let zSym: Int32Array;
     if (zu) {
