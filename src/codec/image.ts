@@ -101,6 +101,16 @@ function checkerboardPositions(h: number, w: number): [Int32Array, Int32Array] {
 
 const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/**
+ * Where a quality in 1..100 falls among K trained rates: between rate `lo` and `lo + 1`, at
+ * fraction `t` (gains and lambdas are interpolated geometrically with it).
+ */
+export function rateIndex(quality: number, K: number): { lo: number; t: number } {
+  const q = ((quality - 1) / 99) * (K - 1);
+  const lo = Math.min(Math.max(Math.floor(q), 0), K - 2);
+  return { lo, t: Math.min(Math.max(q - lo, 0), 1) };
+}
+
 /** A loaded learned image codec. Create with {@link LearnedImageCodec.load}; call dispose() when done. */
 export class LearnedImageCodec {
   /** @internal the factorized prior's tables of z */
@@ -151,10 +161,7 @@ export class LearnedImageCodec {
   /** Gain and inverse gain for a quality in 1..100 (geometric interpolation between rates). */
   gains(quality: number): { gain: Float32Array; invGain: Float32Array } {
     const { gain, invGain } = this.bundle.tables;
-    const K = gain.length;
-    const q = ((quality - 1) / 99) * (K - 1);
-    const lo = Math.min(Math.max(Math.floor(q), 0), K - 2);
-    const t = Math.min(Math.max(q - lo, 0), 1);
+    const { lo, t } = rateIndex(quality, gain.length);
     const M = gain[0].length;
     const g = new Float32Array(M);
     const ig = new Float32Array(M);

@@ -26,7 +26,7 @@ import { checkModel, readContainer, writeContainer } from '../bitstream/containe
 import { crc32 } from '../bitstream/crc32.js';
 import type { Limits } from '../bitstream/limits.js';
 import { UnitType } from '../bitstream/units.js';
-import { imageHeaderUnits, parseImageHeader, type LearnedImageCodec } from '../codec/image.js';
+import { imageHeaderUnits, parseImageHeader, rateIndex, type LearnedImageCodec } from '../codec/image.js';
 import { channelIndexes } from '../entropy/factorized.js';
 import { buildIndexes } from '../entropy/gaussian.js';
 import { BitstreamError, ModelMismatchError, throwIfAborted } from '../errors.js';
@@ -124,10 +124,7 @@ export class PFrameCoder {
   skipMultiplier(quality100: number): number | undefined {
     const lambdas = this.codec.bundle.manifest.quality?.lambdas;
     if (!lambdas || lambdas.length < 2) return undefined;
-    const K = lambdas.length;
-    const q = ((quality100 / 100 - 1) / 99) * (K - 1);
-    const lo = Math.min(Math.max(Math.floor(q), 0), K - 2);
-    const t = Math.min(Math.max(q - lo, 0), 1);
+    const { lo, t } = rateIndex(quality100 / 100, lambdas.length);
     return 3 / (lambdas[lo] ** (1 - t) * lambdas[lo + 1] ** t);
   }
 
