@@ -10,8 +10,8 @@
  * - `--skip-scale`: a factor on the skip decision's Lagrangian.
  *
  * Prints and writes bench/results/video-tune.json (or `--out NAME` for NAME.json): bits per
- * pixel and PSNR-RGB per setting and quality, and the BD-rate of each setting against the
- * first.
+ * pixel and PSNR-RGB per setting and quality (and per sequence, with the P-frames' bits per pixel
+ * alone), and the BD-rate of each setting against the first.
  *
  * Run: npm run build && npm run bench:video-tune [-- --motion-scale 0.5,1,2 --intra-boost 0,16,32 --skip-scale 1]
  *   [--photos 4] [--frames 32] [--size 448x256] [--qualities 10,30,50,70,90] [--data DIR] [--out NAME]
@@ -41,6 +41,14 @@ interface Motion {
   drift: number;
   /** sensor noise, standard deviation in 8-bit levels */
   noise: number;
+  /** camera shake: a random offset of up to this many pixels, new every frame */
+  shake?: number;
+  /**
+   * A foreground object: an ellipse of the photo's texture (taken from elsewhere in it)
+   * moving over the background with its own velocity (pixels per frame) and spin (radians
+   * per frame), with a soft edge.
+   */
+  object?: { vx: number; vy: number; spin: number };
 }
 
 const MOTIONS: readonly Motion[] = [
@@ -48,6 +56,8 @@ const MOTIONS: readonly Motion[] = [
   { name: 'zoom', vx: 0, vy: 0, zoom: 0.006, rotate: 0.0017, drift: 0, noise: 1 },
   { name: 'still', vx: 0, vy: 0, zoom: 0, rotate: 0, drift: 0, noise: 1.5 },
   { name: 'fast pan', vx: -2.7, vy: 1.1, zoom: 0, rotate: 0, drift: 0.003, noise: 1 },
+  { name: 'object', vx: 0.6, vy: 0, zoom: 0, rotate: 0, drift: 0, noise: 1, object: { vx: 3.1, vy: -1.2, spin: 0.02 } },
+  { name: 'shake', vx: 0.4, vy: 0.2, zoom: 0, rotate: 0, drift: 0, noise: 1.5, shake: 2.5 },
 ];
 
 /** A deterministic generator (LCG) and Gaussian noise from it. */
@@ -67,30 +77,60 @@ async function makeSequence(path: string, motion: Motion, width: number, height:
   const sw = info.width;
   const sh = info.height;
   const gauss = noiseSource(seed);
+  const jitter = noiseSource(seed + 7919);
+  // bilinear sample of the photo, edges clamped
+  const sample = (u: number, v: number, k: number) => {
+    const x0 = Math.max(0, Math.min(sw - 2, Math.floor(u)));
+    const y0 = Math.max(0, Math.min(sh - 2, Math.floor(v)));
+    const fx = Math.min(1, Math.max(0, u - x0));
+    const fy = Math.min(1, Math.max(0, v - y0));
+    const a = data[(y0 * sw + x0) * 3 + k];
+    const b = data[(y0 * sw + x0 + 1) * 3 + k];
+    const c = data[((y0 + 1) * sw + x0) * 3 + k];
+    const d = data[((y0 + 1) * sw + x0 + 1) * 3 + k];
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
+  };
+  const rx = width * 0.17;
+  const ry = height * 0.22;
   const out: Frame[] = [];
   for (let t = 0; t < frames; t++) {
     const scale = 1 / (1 + motion.zoom * t);
     const cos = Math.cos(motion.rotate * t) * scale;
     const sin = Math.sin(motion.rotate * t) * scale;
     const gain = 1 + motion.drift * t;
+    const shake = motion.shake ?? 0;
+    const sx = shake * Math.max(-1, Math.min(1, jitter() / 2));
+    const sy = shake * Math.max(-1, Math.min(1, jitter() / 2));
     // start so that the pan stays inside the photo
-    const ox = sw / 2 + motion.vx * (t - frames / 2);
-    const oy = sh / 2 + motion.vy * (t - frames / 2);
+    const ox = sw / 2 + motion.vx * (t - frames / 2) + sx;
+    const oy = sh / 2 + motion.vy * (t - frames / 2) + sy;
+    const obj = motion.object;
+    // the object's centre in the frame, and its texture's centre in the photo (a quarter away)
+    const cx = width * 0.3 + (obj?.vx ?? 0) * t;
+    const cy = height * 0.6 + (obj?.vy ?? 0) * t;
+    const ocos = Math.cos((obj?.spin ?? 0) * t);
+    const osin = Math.sin((obj?.spin ?? 0) * t);
     const rgb = new Uint8Array(width * height * 3);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const u = ox + (x - width / 2) * cos - (y - height / 2) * sin;
         const v = oy + (x - width / 2) * sin + (y - height / 2) * cos;
-        const x0 = Math.max(0, Math.min(sw - 2, Math.floor(u)));
-        const y0 = Math.max(0, Math.min(sh - 2, Math.floor(v)));
-        const fx = Math.min(1, Math.max(0, u - x0));
-        const fy = Math.min(1, Math.max(0, v - y0));
+        // soft-edged ellipse: alpha 1 inside, 0 outside, over about 1.5 pixels
+        let alpha = 0;
+        let ou = 0;
+        let ov = 0;
+        if (obj) {
+          const dx = x - cx;
+          const dy = y - cy;
+          const r = Math.hypot(dx / rx, dy / ry);
+          alpha = Math.max(0, Math.min(1, ((1 - r) * Math.min(rx, ry)) / 1.5 + 0.5));
+          ou = sw * 0.75 + dx * ocos - dy * osin;
+          ov = sh * 0.25 + dx * osin + dy * ocos;
+        }
         for (let k = 0; k < 3; k++) {
-          const a = data[(y0 * sw + x0) * 3 + k];
-          const b = data[(y0 * sw + x0 + 1) * 3 + k];
-          const c = data[((y0 + 1) * sw + x0) * 3 + k];
-          const d = data[((y0 + 1) * sw + x0 + 1) * 3 + k];
-          const value = ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) * gain + gauss() * motion.noise;
+          let base = sample(u, v, k);
+          if (alpha > 0) base = base * (1 - alpha) + sample(ou, ov, k) * alpha;
+          const value = base * gain + gauss() * motion.noise;
           rgb[(y * width + x) * 3 + k] = Math.max(0, Math.min(255, Math.round(value)));
         }
       }
@@ -137,29 +177,35 @@ async function main() {
     list(values['intra-boost']!).flatMap((intraBoost) => list(values['skip-scale']!).map((skipScale) => ({ motionScale, intraBoost, skipScale }))),
   );
   const started = Date.now();
-  const results: { motionScale: number; intraBoost: number; skipScale: number; points: (RdPoint & { quality: number })[]; bdRate?: number | null }[] = [];
+  type Point = RdPoint & { quality: number; perSequence: { bpp: number; pFrameBpp: number; psnr: number }[] };
+  const results: { motionScale: number; intraBoost: number; skipScale: number; points: Point[]; bdRate?: number | null }[] = [];
   for (const { motionScale, intraBoost, skipScale } of settings) {
     const pcoder = new PFrameCoder(codec, { motionScale, skipScale });
-    const points: (RdPoint & { quality: number })[] = [];
+    const points: Point[] = [];
     for (const q of qualities) {
       let bits = 0;
       let quality = 0;
       let n = 0;
+      const perSequence: { bpp: number; pFrameBpp: number; psnr: number }[] = [];
       for (const seq of sequences) {
         const intra = await codec.encode(seq.frames[0], { quality: Math.min(100, q + intraBoost) });
         let ref = (await codec.decode(intra)).frame;
-        bits += intra.length * 8;
-        quality += psnr(seq.frames[0], ref);
-        n++;
+        const intraBits = intra.length * 8;
+        let seqBits = intraBits;
+        let seqQuality = psnr(seq.frames[0], ref);
         for (const frame of seq.frames.slice(1)) {
           const p = await pcoder.encode(frame, ref, q * 100);
-          bits += p.bytes.length * 8;
-          quality += psnr(frame, p.decoded);
+          seqBits += p.bytes.length * 8;
+          seqQuality += psnr(frame, p.decoded);
           ref = p.decoded;
-          n++;
         }
+        const count = seq.frames.length;
+        perSequence.push({ bpp: seqBits / (width * height * count), pFrameBpp: (seqBits - intraBits) / (width * height * (count - 1)), psnr: seqQuality / count });
+        bits += seqBits;
+        quality += seqQuality;
+        n += count;
       }
-      points.push({ quality: q, bpp: bits / (width * height * n), psnr: quality / n });
+      points.push({ quality: q, bpp: bits / (width * height * n), psnr: quality / n, perSequence });
     }
     const bd = results.length === 0 ? 0 : bdRate(results[0].points, points).percent;
     results.push({ motionScale, intraBoost, skipScale, points, bdRate: bd });
