@@ -23,11 +23,11 @@ import { parseArgs } from 'node:util';
 import { closeCodecs, getCodec } from '../src/api.js';
 import type { LearnedImageCodec } from '../src/codec/image.js';
 import type { Frame } from '../src/image/frame.js';
-import { BufferSink, readMatroska } from '../src/video/matroska.js';
+import { BufferSink, NEUROCODEC_CODEC_ID, readMatroska } from '../src/video/matroska.js';
 import { DEFAULT_INTRA_PERIOD, DEFAULT_VIDEO_CODEC, encodeVideo } from '../src/video/codec.js';
 import { findFfmpeg, probe, readFrames } from '../src/video/ffmpeg.js';
 import { PFrameCoder, supportsPFrames } from '../src/video/pframe.js';
-import { readFramePayload } from '../src/video/sequence.js';
+import { FrameFormat, readFramePayload, readSequenceHeader } from '../src/video/sequence.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type BdResult, type RdPoint } from './lib/bd.js';
 import { psnr } from './lib/metrics.js';
@@ -115,7 +115,8 @@ function classical(ffmpeg: string, encoder: 'libx264' | 'libx265', crf: number, 
 /** Decodes every frame of our Matroska bytes to RGB, I- and P-frames alike. */
 async function decodeFrames(bytes: Uint8Array, codec: LearnedImageCodec): Promise<Uint8Array[]> {
   const mkv = readMatroska(bytes);
-  const p = supportsPFrames(codec) ? new PFrameCoder(codec) : undefined;
+  const seq = readSequenceHeader(mkv.tracks.find((t) => t.codecId === NEUROCODEC_CODEC_ID)?.codecPrivate ?? new Uint8Array(0));
+  const p = supportsPFrames(codec) ? new PFrameCoder(codec, { layout: seq.frameFormat === FrameFormat.COMPACT_P ? 'compact' : 'container' }) : undefined;
   const out: Uint8Array[] = [];
   let ref: Frame | undefined;
   for (const [i, b] of mkv.blocks.entries()) {

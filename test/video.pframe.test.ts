@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs, getCodec } from '../src/api.js';
 import { LearnedImageCodec } from '../src/codec/image.js';
+import { ByteReader, ByteWriter } from '../src/bitstream/bytes.js';
 import { readContainer, writeContainer } from '../src/bitstream/container.js';
+import { crc32 } from '../src/bitstream/crc32.js';
 import { UnitType } from '../src/bitstream/units.js';
 import { loadRans } from '../src/coder/wasm.js';
 import { BitstreamError, CodecError, InvalidOptionError, ModelMismatchError } from '../src/errors.js';
@@ -21,8 +23,8 @@ import { createVideoDecodeStream, createVideoEncodeStream, decodeVideo, decodeVi
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
-import { BufferSink, readMatroska } from '../src/video/matroska.js';
-import { readFramePayload } from '../src/video/sequence.js';
+import { BufferSink, MatroskaWriter, readMatroska } from '../src/video/matroska.js';
+import { FrameFormat, readFramePayload, writeFramePayload, writeSequenceHeader } from '../src/video/sequence.js';
 import { MOTION_BLOCK, compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma } from '../src/video/motion.js';
 import { PFrameCoder, predictionError } from '../src/video/pframe.js';
 import { chooseSkips, decodeSkips, encodeSkips, symbolBits } from '../src/video/skip.js';
@@ -158,7 +160,7 @@ describe('block motion', () => {
 describe('P-frame coder', () => {
   it('decodes to exactly the encoder reconstruction, and fails typed on corruption', async () => {
     const codec = await getCodec(VIDEO);
-    const p = new PFrameCoder(codec, { skipBlocks: false, predictZ: false });
+    const p = new PFrameCoder(codec, { skipBlocks: false, predictZ: false, layout: 'container' });
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
     const cur = shifted(frame, 3, 1);
@@ -242,8 +244,8 @@ describe('skip blocks', () => {
     // 48x48 patch turned to its negative, which has to be coded
     const cur = shifted(ref, 3, 1);
     for (let y = 16; y < 64; y++) for (let x = 16 * 3; x < 64 * 3; x++) cur.data[y * 256 * 3 + x] = 255 - cur.data[y * 256 * 3 + x];
-    const withSkips = await new PFrameCoder(codec, { predictZ: false }).encode(cur, ref, 5000);
-    const without = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false }).encode(cur, ref, 5000);
+    const withSkips = await new PFrameCoder(codec, { predictZ: false, layout: 'container' }).encode(cur, ref, 5000);
+    const without = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false, layout: 'container' }).encode(cur, ref, 5000);
     const file = readContainer(withSkips.bytes);
     expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(withSkips.bytes), 'SKIP', 'Z_STREAM', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
     const flags = decodeSkips(file.units.find((u) => u.type === UnitType.SKIP)!.payload, 16, 12, rans);
@@ -251,7 +253,7 @@ describe('skip blocks', () => {
     for (let r = 1; r < 11; r++) for (let c = 1; c < 15; c++) interior += flags[r * 16 + c];
     expect(interior).toBeGreaterThanOrEqual(0.9 * 10 * 14);
     expect(withSkips.bytes.length).toBeLessThan(0.8 * without.bytes.length);
-    const p = new PFrameCoder(codec);
+    const p = new PFrameCoder(codec, { layout: 'container' });
     const again = await p.decode(withSkips.bytes, ref);
     expect(Buffer.compare(Buffer.from(again.data), Buffer.from(withSkips.decoded.data))).toBe(0);
     // a skipped interior block is the prediction, here the frame itself
@@ -277,7 +279,7 @@ describe('a frame with every block skipped', () => {
     const codec = await getCodec(VIDEO);
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
-    const p = new PFrameCoder(codec);
+    const p = new PFrameCoder(codec, { layout: 'container' });
     const still = await p.encode({ ...ref, data: ref.data.slice() }, ref, 5000);
     const file = readContainer(still.bytes);
     expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(still.bytes), 'SKIP', 'Y_STREAM', 'SYMBOL_CHECKSUM']);
@@ -285,7 +287,7 @@ describe('a frame with every block skipped', () => {
     expect(Buffer.compare(Buffer.from(still.decoded.data), Buffer.from(ref.data))).toBe(0);
     // decoded without running a network: the sessions are never asked
     const runs: string[] = [];
-    const spy = new PFrameCoder({ ...codec, id: codec.id, scaleTable: codec.scaleTable, gains: codec.gains.bind(codec), tileGeometry: codec.tileGeometry.bind(codec), sessions: { run: (stage: string) => (runs.push(stage), Promise.reject(new Error('no'))) } } as never);
+    const spy = new PFrameCoder({ ...codec, id: codec.id, scaleTable: codec.scaleTable, gains: codec.gains.bind(codec), tileGeometry: codec.tileGeometry.bind(codec), sessions: { run: (stage: string) => (runs.push(stage), Promise.reject(new Error('no'))) } } as never, { layout: 'container' });
     const again = await spy.decode(still.bytes, ref);
     expect(runs).toEqual([]);
     expect(Buffer.compare(Buffer.from(again.data), Buffer.from(ref.data))).toBe(0);
@@ -339,9 +341,9 @@ describe('predicted hyper-latent', () => {
     const { frame } = await readImage(PHOTO);
     const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
     const cur = shifted(ref, -2, 3);
-    const p = new PFrameCoder(codec, { skipBlocks: false });
+    const p = new PFrameCoder(codec, { skipBlocks: false, layout: 'container' });
     const predicted = await p.encode(cur, ref, 5000);
-    const coded = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false }).encode(cur, ref, 5000);
+    const coded = await new PFrameCoder(codec, { skipBlocks: false, predictZ: false, layout: 'container' }).encode(cur, ref, 5000);
     const file = readContainer(predicted.bytes);
     expect(file.units.map((u) => u.name)).toEqual(['IMAGE_INFO', 'CODING_PARAMS', motionUnit(predicted.bytes), 'Y_STREAM', 'SYMBOL_CHECKSUM']);
     expect(predicted.bytes.length).toBeLessThan(coded.bytes.length);
@@ -355,6 +357,112 @@ describe('predicted hyper-latent', () => {
     const y = forged.find((u) => u.type === UnitType.Y_STREAM)!;
     y.payload[Math.floor(y.payload.length / 2)] ^= 0x24;
     await expect(p.decode(writeContainer({ codecId: file.codecId, modelHash: file.modelHash, units: forged }), ref)).rejects.toThrow(CodecError);
+  });
+});
+
+describe('compact P-frames', () => {
+  /** The record with its CRC rewritten after `edit`, so that only the fields are wrong. */
+  const recrc = (bytes: Uint8Array, edit: (body: Uint8Array) => void) => {
+    const body = bytes.slice(0, bytes.length - 4);
+    edit(body);
+    return new ByteWriter(bytes.length).bytes(body).u32le(crc32(body) >>> 0).finish();
+  };
+
+  it('decode to what the container layout decodes, in far fewer bytes', async () => {
+    const codec = await getCodec(VIDEO);
+    const { frame } = await readImage(PHOTO);
+    const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+    const cur = shifted(ref, 3, 1);
+    for (let y = 16; y < 64; y++) for (let x = 16 * 3; x < 64 * 3; x++) cur.data[y * 256 * 3 + x] = 255 - cur.data[y * 256 * 3 + x];
+    for (const options of [{}, { predictZ: false }, { skipBlocks: false }]) {
+      const compact = new PFrameCoder(codec, options);
+      expect(compact.layout).toBe('compact');
+      const a = await compact.encode(cur, ref, 5000);
+      const b = await new PFrameCoder(codec, { ...options, layout: 'container' }).encode(cur, ref, 5000);
+      // the same decisions, so the same reconstruction; motion, flags, z and y in one stream
+      expect(Buffer.compare(Buffer.from(a.decoded.data), Buffer.from(b.decoded.data))).toBe(0);
+      expect(a.bytes.length).toBeLessThan(b.bytes.length - 60);
+      const again = await compact.decode(a.bytes, ref);
+      expect(Buffer.compare(Buffer.from(again.data), Buffer.from(a.decoded.data))).toBe(0);
+      // the layouts are not interchangeable
+      await expect(compact.decode(b.bytes, ref)).rejects.toThrow(BitstreamError);
+    }
+    // a still frame: every block skipped, a record of a few dozen bytes
+    const still = await new PFrameCoder(codec).encode({ ...ref, data: ref.data.slice() }, ref, 5000);
+    const stillUnits = await new PFrameCoder(codec, { layout: 'container' }).encode({ ...ref, data: ref.data.slice() }, ref, 5000);
+    expect(still.bytes.length).toBeLessThanOrEqual(48);
+    expect(still.bytes.length).toBeLessThan(stillUnits.bytes.length - 80);
+    expect(Buffer.compare(Buffer.from((await new PFrameCoder(codec).decode(still.bytes, ref)).data), Buffer.from(ref.data))).toBe(0);
+  });
+
+  it('fail typed on damage: CRC, reserved flags, quality, symbols, size', async () => {
+    const codec = await getCodec(VIDEO);
+    const { frame } = await readImage(PHOTO);
+    const ref = (await codec.decode(await codec.encode(frame, { quality: 50 }))).frame;
+    const p = new PFrameCoder(codec, { skipBlocks: false });
+    const { bytes } = await p.encode(shifted(frame, -2, 1), ref, 5000);
+    // any single flipped byte or a cut: the CRC catches it
+    for (let i = 0; i < bytes.length; i += Math.max(1, Math.floor(bytes.length / 40))) {
+      const bad = bytes.slice();
+      bad[i] ^= 0x5a;
+      await expect(p.decode(bad, ref)).rejects.toThrow(BitstreamError);
+    }
+    for (const n of [0, 5, 9, bytes.length - 1]) await expect(p.decode(bytes.subarray(0, n), ref)).rejects.toThrow(BitstreamError);
+    // with a valid CRC: reserved flag bits, a quality out of range, a damaged stream
+    await expect(p.decode(recrc(bytes, (b) => (b[0] |= 0x80)), ref)).rejects.toThrow(/reserved/);
+    await expect(p.decode(recrc(bytes, (b) => b.set([0x80 | 0x10, 0x00], 1)), ref)).rejects.toThrow(CodecError);
+    await expect(p.decode(recrc(bytes, (b) => (b[Math.floor(b.length / 2)] ^= 0x24)), ref)).rejects.toThrow(CodecError);
+    // z said to be coded where it is not (or the reverse): the stream no longer lines up
+    await expect(p.decode(recrc(bytes, (b) => (b[0] ^= 4)), ref)).rejects.toThrow(CodecError);
+    // a reference of another size
+    await expect(p.decode(bytes, { ...ref, data: ref.data.subarray(0, 128 * 192 * 3), width: 128 })).rejects.toThrow(CodecError);
+  });
+
+  it('are what new video files hold (frame format 1); format 0 files still decode', async () => {
+    const codec = await getCodec(VIDEO);
+    const dir = mkdtempSync(join(tmpdir(), 'nc-compact-'));
+    try {
+      const clip = join(dir, 'clip.mp4');
+      makeTestClip(await findFfmpeg(), clip);
+      const sink = new BufferSink();
+      await encodeVideo(clip, sink, { codec: VIDEO, intraPeriod: 8, sceneCut: 255, audio: false, maxFrames: 3 });
+      const summary = inspectVideo(sink.bytes());
+      expect(summary.sequenceHeader.frameFormat).toBe(FrameFormat.COMPACT_P);
+      expect(summary.frames.map((f) => f.type).join('')).toBe('IPP');
+      // a damaged P-frame record is reported by inspect
+      const damaged = new Uint8Array(sink.bytes());
+      const last = readMatroska(damaged).blocks[2].data;
+      const at = Buffer.from(damaged).indexOf(Buffer.from(last));
+      damaged[at + 3] ^= 0xff;
+      expect(() => inspectVideo(damaged)).toThrow(BitstreamError);
+      // a frame format 0 file: an I-frame container, then a P-frame container
+      const { frame } = await readImage(PHOTO);
+      const intra = await codec.encode(frame, { quality: 50 });
+      const ref = (await codec.decode(intra)).frame;
+      const p = await new PFrameCoder(codec, { layout: 'container' }).encode(shifted(frame, 2, 2), ref, 5000);
+      const old = new BufferSink();
+      const seq = { codecId: codec.id, modelHash: codec.bundle.hashPrefix, width: 256, height: 192, fps: { num: 25, den: 1 }, frameCount: 2, intraPeriod: 8, quality100: 5000 };
+      for (const [format, expected] of [[FrameFormat.IMAGE_CONTAINER, 2], [FrameFormat.COMPACT_P, 0]] as const) {
+        const sinkOld = format === FrameFormat.IMAGE_CONTAINER ? old : new BufferSink();
+        const w = new MatroskaWriter(sinkOld, { tracks: [{ number: 1, uid: 1n, type: 1, codecId: 'V_NEUROCODEC', codecPrivate: writeSequenceHeader({ ...seq, frameFormat: format }), video: { width: 256, height: 192 } }] });
+        await w.addBlock({ track: 1, timestamp: 0, keyframe: true, data: writeFramePayload('I', intra) });
+        await w.addBlock({ track: 1, timestamp: 40, keyframe: false, data: writeFramePayload('P', p.bytes) });
+        await w.finish();
+        const frames: Uint8Array[] = [];
+        const decoding = (async () => {
+          for await (const f of decodeVideoFrames(sinkOld.bytes(), { codec: VIDEO })) frames.push(f.data);
+        })();
+        if (expected) {
+          await decoding;
+          expect(frames.length).toBe(expected);
+          expect(Buffer.compare(Buffer.from(frames[1]), Buffer.from(p.decoded.data))).toBe(0);
+        } else {
+          await expect(decoding).rejects.toThrow(BitstreamError);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -394,6 +502,8 @@ describe('I/P sequences', () => {
     await encodeVideo(clip, sink, { codec: VIDEO, quality: 40, intraBoost: 25, intraPeriod: 3, sceneCut: 255, audio: false, maxFrames: 4 });
     const qualities = readMatroska(sink.bytes()).blocks.map((b, i) => {
       const { type, data } = readFramePayload(b.data, i);
+      // a compact P-frame record: flags, then the quality as a varint
+      if (type === 'P') return `P${new ByteReader(data.subarray(1)).varuint('quality')}`;
       const params = readContainer(data).units.find((u) => u.type === UnitType.CODING_PARAMS)!.payload;
       return `${type}${params[0] | (params[1] << 8)}`;
     });

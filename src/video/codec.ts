@@ -31,9 +31,9 @@ import {
   type MkvFile,
   type MkvTrack,
 } from './matroska.js';
-import { PFrameCoder, predictionError, supportsPFrames } from './pframe.js';
+import { checkCompactPFrame, PFrameCoder, predictionError, supportsPFrames } from './pframe.js';
 import type { Frame } from '../image/frame.js';
-import { FrameType, SEQUENCE_VERSION, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type FrameTypeName, type SequenceHeader } from './sequence.js';
+import { FrameFormat, FrameType, SEQUENCE_VERSION, readFramePayload, readSequenceHeader, writeFramePayload, writeSequenceHeader, type FrameTypeName, type SequenceHeader } from './sequence.js';
 
 /** File extensions taken for video inputs. */
 export const VIDEO_EXTENSIONS: readonly string[] = Object.freeze(['.mp4', '.mkv', '.webm', '.mov', '.y4m', '.avi', '.m4v']);
@@ -240,7 +240,7 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
       frameCount: declared,
       intraPeriod,
       quality100,
-      frameFormat: 0,
+      frameFormat: pcoder ? FrameFormat.COMPACT_P : FrameFormat.IMAGE_CONTAINER,
     };
     const headerBytes = writeSequenceHeader(sequenceHeader);
 
@@ -436,7 +436,7 @@ async function* framesOf(codec: LearnedImageCodec, seq: SequenceHeader, blocks: 
     try {
       if (type === 'P') {
         if (!ref) throw new BitstreamError(`frame ${i} is a P-frame with no frame before it`);
-        pcoder ??= new PFrameCoder(codec);
+        pcoder ??= new PFrameCoder(codec, { layout: seq.frameFormat === FrameFormat.COMPACT_P ? 'compact' : 'container' });
         frame = await pcoder.decode(data, ref, { signal, limits: options.limits });
       } else {
         ({ frame } = await codec.decode(data, { signal, limits: options.limits }));
@@ -526,9 +526,11 @@ export function inspectVideo(bytes: Uint8Array, limits?: Partial<Limits>): Video
   const { mkv, seq, blocks, scale } = parseVideo(bytes, limits);
   const frames: VideoFrameSummary[] = blocks.map((b, index) => {
     const { type, data } = readFramePayload(b.data, index);
-    // every frame is a CRC-protected container: a damaged one is reported here, not at decode
+    // every frame is CRC-protected (a container, or a compact P-frame record): a damaged one
+    // is reported here, not at decode
     try {
-      readContainer(data, limits);
+      if (type === 'P' && seq.frameFormat === FrameFormat.COMPACT_P) checkCompactPFrame(data);
+      else readContainer(data, limits);
     } catch (err) {
       throw err instanceof BitstreamError ? new BitstreamError(`frame ${index}: ${err.message}`) : err;
     }

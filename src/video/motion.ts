@@ -6,7 +6,7 @@
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import { RansTables } from '../coder/tables.js';
-import type { RansCoder } from '../coder/types.js';
+import type { RansCoder, RansDecoder, RansEncoder } from '../coder/types.js';
 import { quantizePmfToCdf } from '../entropy/quantize.js';
 import { BitstreamError } from '../errors.js';
 
@@ -386,6 +386,28 @@ function differences(field: MotionField): Int32Array {
  */
 export function encodeMotionAdaptive(field: MotionField, rans: RansCoder): Uint8Array {
   const { cols, rows } = field;
+  const enc = rans.createEncoder();
+  try {
+    const params = pushMotionAdaptive(enc, field);
+    const stream = enc.flush();
+    return new ByteWriter(stream.length + 16).varuint(cols).varuint(rows).bytes(params).bytes(stream).finish();
+  } finally {
+    enc.dispose();
+  }
+}
+
+/** The adaptive tables of a frame's parameter bytes (3 per context). */
+function adaptiveTables(params: Uint8Array, unit: string): RansTables {
+  if (params.some((b) => b === 0)) throw new BitstreamError(`${unit} parameter byte of 0`);
+  return RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
+}
+
+/**
+ * Fits the per-frame context parameters to the field's differences and queues the
+ * differences on `enc` under them; returns the parameter bytes.
+ */
+function pushMotionAdaptive(enc: RansEncoder, field: MotionField): Uint8Array {
+  const { cols, rows } = field;
   const diff = differences(field);
   const ctx = new Int32Array(diff.length);
   for (let r = 0; r < rows; r++) mvRowContexts(diff, cols, r, ctx.subarray(2 * r * cols, 2 * (r + 1) * cols));
@@ -412,38 +434,56 @@ export function encodeMotionAdaptive(field: MotionField, rans: RansCoder): Uint8
     params[3 * k + 1] = toByte((ones + 0.5) / (ones + tail + 1));
     params[3 * k + 2] = toByte(mean / (1 + mean));
   }
-  const t = RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
-  const enc = rans.createEncoder();
-  try {
-    enc.encodeWithIndexes(diff, ctx, t);
-    const stream = enc.flush();
-    return new ByteWriter(stream.length + 16).varuint(cols).varuint(rows).bytes(params).bytes(stream).finish();
-  } finally {
-    enc.dispose();
-  }
+  enc.encodeWithIndexes(diff, ctx, adaptiveTables(params, 'motion'));
+  return params;
+}
+
+/** Number of parameter bytes of the adaptive motion coding. */
+export const MOTION_PARAM_BYTES = 3 * MV_CONTEXTS;
+
+/**
+ * Queues the field's vector differences on a shared encoder, with per-frame context
+ * parameters when that codes them shorter than the fixed table (both are tried); returns the
+ * parameter bytes, or undefined for the fixed table.
+ */
+export function pushMotion(enc: RansEncoder, field: MotionField, rans: RansCoder): Uint8Array | undefined {
+  const fixed = encodeMotion(field, rans);
+  const adaptive = encodeMotionAdaptive(field, rans);
+  if (adaptive.length < fixed.length) return pushMotionAdaptive(enc, field);
+  const sym = differences(field);
+  enc.encodeWithIndexes(sym, new Int32Array(sym.length), tables());
+  return undefined;
 }
 
 /**
- * Reads a MOTION_ADAPTIVE unit for a frame of the given size.
- * @throws BitstreamError for a grid that does not match the frame, a parameter byte of 0,
- *   a corrupt stream or a vector outside the range.
+ * Reads what pushMotion queued from a shared decoder: the field of a width x height frame,
+ * under the parameter bytes given (undefined: the fixed table). `unit` names the data in errors.
+ * @throws BitstreamError for a parameter byte of 0, a corrupt stream or a vector out of range.
  */
+export function readMotion(dec: RansDecoder, width: number, height: number, params: Uint8Array | undefined, unit = 'motion'): MotionField {
+  const cols = Math.ceil(width / MOTION_BLOCK);
+  const rows = Math.ceil(height / MOTION_BLOCK);
+  const diff = new Int32Array(2 * cols * rows);
+  if (params) {
+    const t = adaptiveTables(params, unit);
+    const ctx = new Int32Array(2 * cols);
+    for (let row = 0; row < rows; row++) dec.decodeWithIndexes(mvRowContexts(diff, cols, row, ctx), t, diff.subarray(2 * row * cols, 2 * (row + 1) * cols));
+  } else {
+    dec.decodeWithIndexes(new Int32Array(diff.length), tables(), diff);
+  }
+  return { cols, rows, mv: vectorsFrom(diff, cols, unit) };
+}
+
 export function decodeMotionAdaptive(payload: Uint8Array, width: number, height: number, rans: RansCoder): MotionField {
   const r = new ByteReader(payload);
   const { cols, rows } = readGrid(r, width, height, 'MOTION_ADAPTIVE');
-  const params = r.bytes(3 * MV_CONTEXTS, 'MOTION_ADAPTIVE parameters');
-  if (params.some((b) => b === 0)) throw new BitstreamError('MOTION_ADAPTIVE parameter byte of 0');
-  const t = RansTables.fromList(Array.from({ length: MV_CONTEXTS }, (_, k) => adaptiveTable(params[3 * k], params[3 * k + 1], params[3 * k + 2])));
-  const diff = new Int32Array(2 * cols * rows);
-  const ctx = new Int32Array(2 * cols);
+  const params = r.bytes(MOTION_PARAM_BYTES, 'MOTION_ADAPTIVE parameters');
   const dec = rans.createDecoder(payload.subarray(r.position));
   try {
-    for (let row = 0; row < rows; row++) {
-      dec.decodeWithIndexes(mvRowContexts(diff, cols, row, ctx), t, diff.subarray(2 * row * cols, 2 * (row + 1) * cols));
-    }
+    const field = readMotion(dec, width, height, params, 'MOTION_ADAPTIVE');
     dec.finish();
+    return { cols, rows, mv: field.mv };
   } finally {
     dec.dispose();
   }
-  return { cols, rows, mv: vectorsFrom(diff, cols, 'MOTION_ADAPTIVE') };
 }

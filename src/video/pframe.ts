@@ -15,11 +15,18 @@
  * estimates that cheaper. A frame with every block skipped is its prediction: no z, no
  * symbols, no network run to decode it.
  *
- * Payload: an NCDC container with IMAGE_INFO, CODING_PARAMS, MOTION or MOTION_ADAPTIVE,
- * [SKIP], [Z_STREAM], Y_STREAM and SYMBOL_CHECKSUM (CRC32 of the z symbols, the coded y table
- * indexes, the coded y symbols and, when SKIP is there, the skip flags). SKIP is there only
- * when a block is skipped; a payload of MOTION, Z_STREAM, Y_STREAM and SYMBOL_CHECKSUM is how
- * P-frames were written before these tools, and still decodes.
+ * Payload, in one of two layouts (PFrameCoderOptions.layout, from the sequence header's
+ * frame format):
+ * - 'compact' (frame format 1, written by default): a record of a flags byte, the quality, the
+ *   motion and skip parameters when present, one rANS stream (motion differences, skip flags,
+ *   z, y), the symbol checksum and a CRC32; about 41 bytes besides the symbols.
+ * - 'container' (frame format 0, files from earlier builds): an NCDC container with
+ *   IMAGE_INFO, CODING_PARAMS, MOTION or MOTION_ADAPTIVE, [SKIP], [Z_STREAM], Y_STREAM and
+ *   SYMBOL_CHECKSUM, each stream on its own; about 150 bytes besides the symbols. SKIP is
+ *   there only when a block is skipped; a payload of MOTION, Z_STREAM, Y_STREAM and
+ *   SYMBOL_CHECKSUM is how P-frames were written before skip blocks, and still decodes.
+ * The symbol checksum is the CRC32 of the z symbols, the coded y table indexes, the coded y
+ * symbols and, when a block is skipped, the skip flags.
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import { checkModel, readContainer, writeContainer } from '../bitstream/container.js';
@@ -32,8 +39,8 @@ import { buildIndexes } from '../entropy/gaussian.js';
 import { BitstreamError, ModelMismatchError, throwIfAborted } from '../errors.js';
 import { fromPlanar, type Frame } from '../image/frame.js';
 import type { Tensor4 } from '../model/session.js';
-import { compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma, type MotionField } from './motion.js';
-import { chooseSkips, decodeSkips, encodeSkips, estimateBits, pasteSkipped } from './skip.js';
+import { compensate, decodeMotion, decodeMotionAdaptive, encodeMotion, encodeMotionAdaptive, estimateMotion, luma, MOTION_PARAM_BYTES, pushMotion, readMotion, type MotionField } from './motion.js';
+import { chooseSkips, decodeSkips, encodeSkips, estimateBits, pasteSkipped, pushSkips, readSkips, SKIP_LEVEL_BYTES } from './skip.js';
 
 const bytesOf = (a: Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -86,6 +93,17 @@ function keptOf<T extends Int32Array>(a: T, flags: Uint8Array, skipped: number):
   return out;
 }
 
+/**
+ * Checks a compact P-frame record's length and CRC (what `codec info` checks of each frame).
+ * @throws BitstreamError for a record too short to hold its fields or a CRC mismatch.
+ */
+export function checkCompactPFrame(bytes: Uint8Array): void {
+  if (bytes.length < 10) throw new BitstreamError(`P-frame record of ${bytes.length} bytes is truncated`);
+  const end = bytes.length - 4;
+  const crc = new ByteReader(bytes.subarray(end)).u32le('P-frame CRC');
+  if (crc !== crc32(bytes.subarray(0, end)) >>> 0) throw new BitstreamError('P-frame record CRC mismatch (corrupt or truncated data)');
+}
+
 export interface PFrameCoderOptions {
   /** Let the encoder skip blocks whose prediction is good enough (default true). */
   skipBlocks?: boolean;
@@ -95,13 +113,28 @@ export interface PFrameCoderOptions {
   motionScale?: number;
   /** Factor on the skip decision's 3 / lambda per bit (default SKIP_SCALE). */
   skipScale?: number;
+  /**
+   * Payload layout: 'compact' (one CRC-checked record with a single rANS stream; sequence
+   * frame format 1, the default) or 'container' (an image container of units; frame format 0,
+   * how earlier files were written).
+   */
+  layout?: PFrameLayout;
 }
+
+/** How a P-frame's payload is laid out (see PFrameCoderOptions.layout). */
+export type PFrameLayout = 'compact' | 'container';
+
+/** Flag bits of a compact P-frame record. */
+const COMPACT_ADAPTIVE_MOTION = 1;
+const COMPACT_SKIP = 2;
+const COMPACT_Z = 4;
 
 export class PFrameCoder {
   private readonly skipBlocks: boolean;
   private readonly predictZ: boolean;
   private readonly motionScale: number;
   private readonly skipScale: number;
+  readonly layout: PFrameLayout;
 
   constructor(
     readonly codec: LearnedImageCodec,
@@ -114,6 +147,8 @@ export class PFrameCoder {
     if (!(this.motionScale >= 0 && this.motionScale <= 100)) throw new RangeError(`motionScale ${this.motionScale} is not in [0, 100]`);
     this.skipScale = options.skipScale ?? SKIP_SCALE;
     if (!(this.skipScale >= 0 && this.skipScale <= 100)) throw new RangeError(`skipScale ${this.skipScale} is not in [0, 100]`);
+    this.layout = options.layout ?? 'compact';
+    if (this.layout !== 'compact' && this.layout !== 'container') throw new RangeError(`layout '${this.layout}' is not compact or container`);
   }
 
   /**
@@ -240,6 +275,31 @@ export class PFrameCoder {
     }
     const keptSym = keptOf(ySym, flags, skipped);
     const keptIdx = keptOf(indexes, flags, skipped);
+    const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
+    const checksum = (skipped > 0 ? crc32(flags, crc) : crc) >>> 0;
+    if (this.layout === 'compact') {
+      const enc = rans.createEncoder();
+      let stream: Uint8Array;
+      let params: Uint8Array | undefined;
+      let levels: Uint8Array | undefined;
+      try {
+        params = pushMotion(enc, field, rans);
+        if (skipped > 0) levels = pushSkips(enc, flags, w, h);
+        if (skipped < hw) {
+          if (zStream) enc.encodeWithIndexes(zSym, channelIndexes(z.dims[1], z.dims[2] * z.dims[3]), this.codec.zTables);
+          enc.encodeWithIndexes(keptSym, keptIdx, this.codec.yTables);
+        }
+        stream = enc.flush();
+      } finally {
+        enc.dispose();
+      }
+      const bits = (params ? COMPACT_ADAPTIVE_MOTION : 0) | (levels ? COMPACT_SKIP : 0) | (zStream ? COMPACT_Z : 0);
+      const wr = new ByteWriter(stream.length + 32).u8(bits).varuint(quality100);
+      if (params) wr.bytes(params);
+      if (levels) wr.bytes(levels);
+      const body = wr.bytes(stream).u32le(checksum).finish();
+      return { bytes: new ByteWriter(body.length + 4).bytes(body).u32le(crc32(body) >>> 0).finish(), decoded };
+    }
     const yEnc = rans.createEncoder();
     let yStream: Uint8Array;
     try {
@@ -248,7 +308,6 @@ export class PFrameCoder {
     } finally {
       yEnc.dispose();
     }
-    const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
     const pad = this.codec.bundle.manifest.paddingFactor;
     const units = imageHeaderUnits(cur, quality100, Math.ceil(Math.max(width, height) / pad) * pad, this.codec.rans);
     // the vectors with the fixed table or with per-frame context parameters, whichever is shorter
@@ -259,19 +318,68 @@ export class PFrameCoder {
     if (zStream) units.push({ type: UnitType.Z_STREAM, payload: zStream });
     units.push(
       { type: UnitType.Y_STREAM, payload: yStream },
-      { type: UnitType.SYMBOL_CHECKSUM, payload: new ByteWriter(4).u32le((skipped > 0 ? crc32(flags, crc) : crc) >>> 0).finish() },
+      { type: UnitType.SYMBOL_CHECKSUM, payload: new ByteWriter(4).u32le(checksum).finish() },
     );
     const bytes = writeContainer({ codecId: this.codec.id, modelHash: this.codec.bundle.hashPrefix, units });
     return { bytes, decoded };
   }
 
   /**
-   * Decodes a P-frame payload against the previous decoded frame.
+   * Decodes a P-frame payload (in this coder's layout) against the previous decoded frame.
    * @throws BitstreamError for a corrupt payload, a size that differs from the reference or
    *   decoded symbols that do not match the checksum; ModelMismatchError for another model.
    */
   async decode(bytes: Uint8Array, ref: Frame, options: { signal?: AbortSignal; limits?: Partial<Limits> } = {}): Promise<Frame> {
-    const { signal } = options;
+    if (ref.channels !== 3) throw new BitstreamError(`a P-frame's reference must be RGB (it has ${ref.channels} channels)`);
+    return this.layout === 'compact' ? this.decodeCompact(bytes, ref, options.signal) : this.decodeContainer(bytes, ref, options);
+  }
+
+  /**
+   * A compact record: flags (u8: 1 motion with per-frame context parameters, 2 skip flags,
+   * 4 z coded), quality x 100 (varint), the motion parameters (9 bytes) and skip
+   * probabilities (4 bytes) when flagged, one rANS stream (motion differences, skip flags,
+   * z symbols, the y symbols of the blocks not skipped), the symbol checksum (u32le) and a
+   * CRC32 (u32le) of everything before it. Its size is the reference's (the sequence's).
+   */
+  private async decodeCompact(bytes: Uint8Array, ref: Frame, signal?: AbortSignal): Promise<Frame> {
+    checkCompactPFrame(bytes);
+    const end = bytes.length - 4;
+    const stored = new ByteReader(bytes.subarray(end - 4, end)).u32le('P-frame checksum');
+    const r = new ByteReader(bytes.subarray(0, end - 4));
+    const bits = r.u8('P-frame flags');
+    if (bits & ~(COMPACT_ADAPTIVE_MOTION | COMPACT_SKIP | COMPACT_Z)) throw new BitstreamError(`P-frame flags 0x${bits.toString(16)} set reserved bits`);
+    const quality100 = r.varuint('P-frame quality');
+    if (quality100 < 100 || quality100 > 10000) throw new BitstreamError(`P-frame quality ${quality100 / 100} is outside 1..100`);
+    const params = bits & COMPACT_ADAPTIVE_MOTION ? r.bytes(MOTION_PARAM_BYTES, 'P-frame motion parameters') : undefined;
+    const levels = bits & COMPACT_SKIP ? r.bytes(SKIP_LEVEL_BYTES, 'P-frame skip probabilities') : undefined;
+    const { width, height } = ref;
+    const g = this.codec.tileGeometry({ width, height });
+    const dec = this.codec.rans.createDecoder(bytes.subarray(r.position, end - 4));
+    try {
+      const field = readMotion(dec, width, height, params, 'P-frame motion');
+      const flags = levels ? readSkips(dec, g.w, g.h, levels, 'P-frame skip') : new Uint8Array(g.h * g.w);
+      return await this.rebuild(
+        {
+          quality100,
+          field,
+          flags,
+          zCoded: (bits & COMPACT_Z) !== 0,
+          readZ: (idx) => dec.decodeWithIndexes(idx, this.codec.zTables),
+          readY: (idx) => dec.decodeWithIndexes(idx, this.codec.yTables),
+          finish: () => dec.finish(),
+          stored,
+        },
+        ref,
+        undefined,
+        signal,
+      );
+    } finally {
+      dec.dispose();
+    }
+  }
+
+  /** An image container of units (frame format 0). */
+  private async decodeContainer(bytes: Uint8Array, ref: Frame, options: { signal?: AbortSignal; limits?: Partial<Limits> }): Promise<Frame> {
     const file = readContainer(bytes, options.limits);
     checkModel(file, { codecId: this.codec.id, modelHash: this.codec.bundle.hashPrefix });
     const { known, info, params, next } = parseImageHeader(file.units, options.limits);
@@ -287,41 +395,88 @@ export class PFrameCoder {
     }
     const { width, height } = info;
     const field = (mu.type === UnitType.MOTION ? decodeMotion : decodeMotionAdaptive)(mu.payload, width, height, this.codec.rans);
-    const prediction = compensate(ref.data, width, height, field);
     const g = this.codec.tileGeometry({ width, height }, file.version);
     const rans = this.codec.rans;
     const flags = su ? decodeSkips(su.payload, g.w, g.h, rans) : new Uint8Array(g.h * g.w);
-    let skipped = 0;
-    for (const f of flags) skipped += f;
     const reader = new ByteReader(cu.payload);
     const stored = reader.u32le('SYMBOL_CHECKSUM');
     reader.expectEnd('SYMBOL_CHECKSUM');
+    // each stream is its own: read whole, then checked for its end
+    const whole = (payload: Uint8Array, idx: Int32Array | undefined, tables: LearnedImageCodec['yTables']) => {
+      const d = rans.createDecoder(payload);
+      try {
+        const out = idx ? d.decodeWithIndexes(idx, tables) : new Int32Array(0);
+        d.finish();
+        return out;
+      } finally {
+        d.dispose();
+      }
+    };
+    let yRead = false;
+    return this.rebuild(
+      {
+        quality100: params.quality100,
+        field,
+        flags,
+        zCoded: zu !== undefined,
+        readZ: (idx) => whole(zu!.payload, idx, this.codec.zTables),
+        readY: (idx) => {
+          yRead = true;
+          return whole(yu.payload, idx, this.codec.yTables);
+        },
+        // a frame with every block skipped still has an (empty) Y_STREAM
+        finish: () => void (yRead || whole(yu.payload, undefined, this.codec.yTables)),
+        stored,
+      },
+      ref,
+      file.version,
+      options.signal,
+    );
+  }
+
+  /**
+   * Everything after the motion and skip flags, in either layout: the prediction, then for
+   * a frame not wholly skipped y_pred, z (read or from the prediction), the temporal
+   * parameters, the y symbols, the checksum and the reconstruction.
+   */
+  private async rebuild(
+    src: {
+      quality100: number;
+      field: MotionField;
+      flags: Uint8Array;
+      zCoded: boolean;
+      readZ: (indexes: Int32Array) => Int32Array;
+      readY: (indexes: Int32Array) => Int32Array;
+      /** end-of-stream checks, once every symbol is read */
+      finish: () => void;
+      stored: number;
+    },
+    ref: Frame,
+    version: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<Frame> {
+    const { width, height } = ref;
+    const { flags, stored } = src;
+    const prediction = compensate(ref.data, width, height, src.field);
+    const g = this.codec.tileGeometry({ width, height }, version);
+    let skipped = 0;
+    for (const f of flags) skipped += f;
+    const drift = () => new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
     if (skipped === flags.length) {
       // every block skipped: the frame is its prediction; no z, no latent symbols, no networks
-      if (zu) throw new BitstreamError('P-frame with every block skipped carries a Z_STREAM');
-      const yDec = rans.createDecoder(yu.payload);
-      try {
-        yDec.finish();
-      } finally {
-        yDec.dispose();
-      }
-      if (crc32(flags) >>> 0 !== stored) throw new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
+      if (src.zCoded) throw new BitstreamError('P-frame with every block skipped carries z');
+      src.finish();
+      if (crc32(flags) >>> 0 !== stored) throw drift();
       return { data: prediction, width, height, channels: 3 };
     }
-    const { gain } = this.codec.gains(params.quality100 / 100);
-    const yPred = await this.gained(prediction, width, height, gain, signal, file.version, this.predictionStage);
+    const { gain } = this.codec.gains(src.quality100 / 100);
+    const yPred = await this.gained(prediction, width, height, gain, signal, version, this.predictionStage);
     const Nz = this.codec.bundle.manifest.config.Nz;
     let zSym: Int32Array;
-    if (zu) {
-      const zDec = rans.createDecoder(zu.payload);
-      try {
-        zSym = zDec.decodeWithIndexes(channelIndexes(Nz, g.hz * g.wz), this.codec.zTables);
-        zDec.finish();
-      } finally {
-        zDec.dispose();
-      }
+    if (src.zCoded) {
+      zSym = src.readZ(channelIndexes(Nz, g.hz * g.wz));
     } else {
-      // no Z_STREAM: z is the rounded hyper-analysis of the prediction's latent
+      // no z coded: z is the rounded hyper-analysis of the prediction's latent
       const { z } = await this.codec.sessions.run('h_a', { y: yPred }, signal);
       if (z.data.length !== Nz * g.hz * g.wz) throw new ModelMismatchError('h_a output does not match the hyper-latent grid');
       zSym = roundAll(z.data);
@@ -331,21 +486,13 @@ export class PFrameCoder {
     if (h !== g.h || w !== g.w) throw new ModelMismatchError('g_a output does not match the latent grid');
     const { mean, indexes } = await this.params({ data: Float32Array.from(zSym), dims: [1, Nz, g.hz, g.wz] }, yPred, signal);
     const keptIdx = keptOf(indexes, flags, skipped);
-    const yDec = rans.createDecoder(yu.payload);
-    let keptSym: Int32Array;
-    try {
-      keptSym = yDec.decodeWithIndexes(keptIdx, this.codec.yTables);
-      yDec.finish();
-    } finally {
-      yDec.dispose();
-    }
+    const keptSym = src.readY(keptIdx);
+    src.finish();
     const crc = crc32(bytesOf(keptSym), crc32(bytesOf(keptIdx), crc32(bytesOf(zSym))));
-    if (((su ? crc32(flags, crc) : crc) >>> 0) !== stored) {
-      throw new BitstreamError('Decoded P-frame symbols do not match the stream checksum (encoder/decoder drift or corrupt data)');
-    }
+    if (((skipped > 0 ? crc32(flags, crc) : crc) >>> 0) !== stored) throw drift();
     const yHat = Float32Array.from(mean);
     for (let c = 0, k = 0; c < channels; c++) for (let p = 0, o = c * hw; p < hw; p++, o++) if (!flags[p]) yHat[o] += keptSym[k++];
-    const frame = await this.synthesise(yHat, yPred.dims, params.quality100, width, height, signal);
+    const frame = await this.synthesise(yHat, yPred.dims, src.quality100, width, height, signal);
     if (skipped > 0) pasteSkipped(frame.data, prediction, width, height, flags, w);
     return frame;
   }

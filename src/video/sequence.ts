@@ -15,14 +15,16 @@
  * frame count  varint   0 when unknown when the header was written; a hint, the blocks are the truth
  * intra period varint   distance between I-frames; 1 = every frame is an I-frame
  * quality      varint   quality × 100 (100..10000)
- * frame format u8       0: each frame payload holds a complete image container
+ * frame format u8       0: each frame payload holds a complete image container;
+ *                       1: I-frames as in 0, P-frames as compact records (pframe.ts)
  * crc32        u32le    over everything before it
  * ```
  *
  * Frame payload (one Matroska block): a frame-type byte, then the frame's data. Type
  * 0x49 ('I') is an intra frame whose data is a complete image container from the image
- * codec (its own header, units and CRCs); other types are reserved for inter frames and
- * rejected by this reader.
+ * codec (its own header, units and CRCs); type 0x50 ('P') is a P-frame coded against the
+ * previous decoded frame, an image container of units (frame format 0) or a compact record
+ * with its own CRC (frame format 1); other types are reserved and rejected by this reader.
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import { MODEL_HASH_BYTES, toHex } from '../bitstream/container.js';
@@ -43,7 +45,7 @@ export const MAX_FPS = 1000;
 export const FrameType = Object.freeze({
   /** Intra: the rest of the payload is a complete image container. */
   I: 0x49,
-  /** Predicted: a container coded against the previous decoded frame (MOTION, Z, Y, checksum). */
+  /** Predicted: coded against the previous decoded frame (a container of units or a compact record; see FrameFormat). */
   P: 0x50,
 } as const);
 export type FrameTypeName = keyof typeof FrameType;
@@ -52,6 +54,8 @@ export type FrameTypeName = keyof typeof FrameType;
 export const FrameFormat = Object.freeze({
   /** Frame-type byte + complete image container. */
   IMAGE_CONTAINER: 0,
+  /** I-frames as IMAGE_CONTAINER; P-frames as compact records (one CRC, one rANS stream). */
+  COMPACT_P: 1,
 } as const);
 
 const CODEC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -108,7 +112,7 @@ export function writeSequenceHeader(h: SequenceHeaderInput): Uint8Array {
   w.varuint(checkInt('frameCount', h.frameCount, 0, 1_000_000));
   w.varuint(checkInt('intraPeriod', h.intraPeriod, 1, 1_000_000));
   w.varuint(checkInt('quality100', h.quality100, 100, 10_000));
-  w.u8(checkInt('frameFormat', h.frameFormat ?? FrameFormat.IMAGE_CONTAINER, 0, 0));
+  w.u8(checkInt('frameFormat', h.frameFormat ?? FrameFormat.IMAGE_CONTAINER, 0, 1));
   w.u32le(crc32(w.view()));
   return w.finish();
 }
@@ -154,7 +158,7 @@ export function readSequenceHeader(bytes: Uint8Array, limits?: Partial<Limits>):
   const quality100 = r.varuint('quality');
   if (quality100 < 100 || quality100 > 10_000) throw new BitstreamError(`quality ${quality100 / 100} in the sequence header is outside 1..100`);
   const frameFormat = r.u8('frame format');
-  if (frameFormat !== FrameFormat.IMAGE_CONTAINER) throw new BitstreamError(`unknown frame format ${frameFormat} in the sequence header`);
+  if (frameFormat !== FrameFormat.IMAGE_CONTAINER && frameFormat !== FrameFormat.COMPACT_P) throw new BitstreamError(`unknown frame format ${frameFormat} in the sequence header`);
   const end = r.position;
   const stored = r.u32le('sequence header CRC');
   const computed = crc32(bytes.subarray(0, end));

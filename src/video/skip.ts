@@ -17,7 +17,7 @@
  */
 import { ByteReader, ByteWriter } from '../bitstream/bytes.js';
 import type { RansTables } from '../coder/tables.js';
-import type { RansCoder } from '../coder/types.js';
+import type { RansCoder, RansDecoder, RansEncoder } from '../coder/types.js';
 import { buildBinaryTables } from '../entropy/binary.js';
 import { normalCdf } from '../entropy/math.js';
 import { BitstreamError } from '../errors.js';
@@ -45,8 +45,14 @@ function tablesOf(levels: Uint8Array): RansTables {
   return buildBinaryTables(Array.from(levels, (b) => b / 256));
 }
 
-/** Codes the skip flags of a cols x rows grid (1 = skipped). */
-export function encodeSkips(flags: Uint8Array, cols: number, rows: number, rans: RansCoder): Uint8Array {
+/** Number of probability bytes of the skip flags. */
+export const SKIP_LEVEL_BYTES = CONTEXTS;
+
+/**
+ * Queues the skip flags of a cols x rows grid (1 = skipped) on a shared encoder, under
+ * per-frame probabilities fitted to them; returns the probability bytes.
+ */
+export function pushSkips(enc: RansEncoder, flags: Uint8Array, cols: number, rows: number): Uint8Array {
   if (flags.length !== cols * rows) throw new RangeError(`${flags.length} skip flags for a ${cols}x${rows} grid`);
   const ctx = contexts(flags, cols, rows);
   const ones = new Float64Array(CONTEXTS);
@@ -57,9 +63,37 @@ export function encodeSkips(flags: Uint8Array, cols: number, rows: number, rans:
   }
   const levels = new Uint8Array(CONTEXTS);
   for (let k = 0; k < CONTEXTS; k++) levels[k] = Math.min(255, Math.max(1, Math.round((256 * (ones[k] + 0.5)) / (all[k] + 1))));
+  enc.encodeWithIndexes(Int32Array.from(flags), ctx, tablesOf(levels));
+  return levels;
+}
+
+/**
+ * Reads what pushSkips queued from a shared decoder, under its probability bytes, a row per
+ * call. `unit` names the data in errors.
+ * @throws BitstreamError for a probability byte of 0, a corrupt stream or a flag other than 0 or 1.
+ */
+export function readSkips(dec: RansDecoder, cols: number, rows: number, levels: Uint8Array, unit = 'skip'): Uint8Array {
+  if (levels.some((b) => b === 0)) throw new BitstreamError(`${unit} probability byte of 0`);
+  const tables = tablesOf(levels);
+  const flags = new Uint8Array(cols * rows);
+  const ctx = new Int32Array(cols);
+  const row = new Int32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    dec.decodeWithIndexes(rowContexts(flags, cols, r, ctx), tables, row);
+    for (let c = 0; c < cols; c++) {
+      const v = row[c];
+      if (v !== 0 && v !== 1) throw new BitstreamError(`${unit} flag ${v} is not 0 or 1`);
+      flags[r * cols + c] = v;
+    }
+  }
+  return flags;
+}
+
+/** Codes the skip flags of a cols x rows grid (1 = skipped). */
+export function encodeSkips(flags: Uint8Array, cols: number, rows: number, rans: RansCoder): Uint8Array {
   const enc = rans.createEncoder();
   try {
-    enc.encodeWithIndexes(Int32Array.from(flags), ctx, tablesOf(levels));
+    const levels = pushSkips(enc, flags, cols, rows);
     const stream = enc.flush();
     return new ByteWriter(stream.length + 16).varuint(cols).varuint(rows).bytes(levels).bytes(stream).finish();
   } finally {
@@ -78,26 +112,14 @@ export function decodeSkips(payload: Uint8Array, cols: number, rows: number, ran
   const n = r.varuint('SKIP rows');
   if (c !== cols || n !== rows) throw new BitstreamError(`SKIP grid ${c}x${n} does not match the ${cols}x${rows} latent`);
   const levels = r.bytes(CONTEXTS, 'SKIP probabilities');
-  if (levels.some((b) => b === 0)) throw new BitstreamError('SKIP probability byte of 0');
-  const tables = tablesOf(levels);
-  const flags = new Uint8Array(cols * rows);
   const dec = rans.createDecoder(payload.subarray(r.position));
   try {
-    const ctx = new Int32Array(cols);
-    const row = new Int32Array(cols);
-    for (let r = 0; r < rows; r++) {
-      dec.decodeWithIndexes(rowContexts(flags, cols, r, ctx), tables, row);
-      for (let c = 0; c < cols; c++) {
-        const v = row[c];
-        if (v !== 0 && v !== 1) throw new BitstreamError(`SKIP flag ${v} is not 0 or 1`);
-        flags[r * cols + c] = v;
-      }
-    }
+    const flags = readSkips(dec, cols, rows, levels, 'SKIP');
     dec.finish();
+    return flags;
   } finally {
     dec.dispose();
   }
-  return flags;
 }
 
 /** Sum of squared differences of two RGB frames over the block at latent position (bx, by). */
