@@ -7,13 +7,14 @@
  *
  * - `--motion-scale`: the motion search's Lagrangian per unit of sqrt(3 / lambda);
  * - `--intra-boost`: the quality added to the I-frame;
- * - `--skip-scale`: a factor on the skip decision's Lagrangian.
+ * - `--skip-scale`: a factor on the skip decision's Lagrangian;
+ * - `--anchor-boost`: the quality added to every ANCHOR_PERIOD-th P-frame.
  *
  * Prints and writes bench/results/video-tune.json (or `--out NAME` for NAME.json): bits per
  * pixel and PSNR-RGB per setting and quality (and per sequence, with the P-frames' bits per pixel
  * alone), and the BD-rate of each setting against the first.
  *
- * Run: npm run build && npm run bench:video-tune [-- --motion-scale 0.5,1,2 --intra-boost 0,16,32 --skip-scale 1]
+ * Run: npm run build && npm run bench:video-tune [-- --motion-scale 0.5,1,2 --intra-boost 0,16,32 --skip-scale 1 --anchor-boost 0,24]
  *   [--photos 4] [--frames 32] [--size 448x256] [--qualities 10,30,50,70,90] [--data DIR] [--out NAME]
  */
 import { readdirSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { closeCodecs, getCodec } from '../src/api.js';
 import type { Frame } from '../src/image/frame.js';
-import { DEFAULT_INTRA_BOOST, DEFAULT_VIDEO_CODEC } from '../src/video/codec.js';
+import { ANCHOR_PERIOD, DEFAULT_ANCHOR_BOOST, DEFAULT_INTRA_BOOST, DEFAULT_VIDEO_CODEC } from '../src/video/codec.js';
 import { MOTION_SCALE, PFrameCoder, SKIP_SCALE } from '../src/video/pframe.js';
 import { packageRoot } from '../src/paths.js';
 import { bdRate, type RdPoint } from './lib/bd.js';
@@ -149,6 +150,7 @@ async function main() {
       'motion-scale': { type: 'string', default: String(MOTION_SCALE) },
       'intra-boost': { type: 'string', default: String(DEFAULT_INTRA_BOOST) },
       'skip-scale': { type: 'string', default: String(SKIP_SCALE) },
+      'anchor-boost': { type: 'string', default: String(DEFAULT_ANCHOR_BOOST) },
       photos: { type: 'string', default: '4' },
       frames: { type: 'string', default: '32' },
       size: { type: 'string', default: '448x256' },
@@ -174,12 +176,14 @@ async function main() {
   }
   const codec = await getCodec(values.codec!);
   const settings = list(values['motion-scale']!).flatMap((motionScale) =>
-    list(values['intra-boost']!).flatMap((intraBoost) => list(values['skip-scale']!).map((skipScale) => ({ motionScale, intraBoost, skipScale }))),
+    list(values['intra-boost']!).flatMap((intraBoost) =>
+      list(values['skip-scale']!).flatMap((skipScale) => list(values['anchor-boost']!).map((anchorBoost) => ({ motionScale, intraBoost, skipScale, anchorBoost }))),
+    ),
   );
   const started = Date.now();
   type Point = RdPoint & { quality: number; perSequence: { bpp: number; pFrameBpp: number; psnr: number }[] };
-  const results: { motionScale: number; intraBoost: number; skipScale: number; points: Point[]; bdRate?: number | null }[] = [];
-  for (const { motionScale, intraBoost, skipScale } of settings) {
+  const results: { motionScale: number; intraBoost: number; skipScale: number; anchorBoost: number; points: Point[]; bdRate?: number | null }[] = [];
+  for (const { motionScale, intraBoost, skipScale, anchorBoost } of settings) {
     const pcoder = new PFrameCoder(codec, { motionScale, skipScale });
     const points: Point[] = [];
     for (const q of qualities) {
@@ -193,8 +197,9 @@ async function main() {
         const intraBits = intra.length * 8;
         let seqBits = intraBits;
         let seqQuality = psnr(seq.frames[0], ref);
-        for (const frame of seq.frames.slice(1)) {
-          const p = await pcoder.encode(frame, ref, q * 100);
+        for (const [k, frame] of seq.frames.slice(1).entries()) {
+          // as encodeVideo: P-frame k + 1 after the I-frame is an anchor every ANCHOR_PERIOD
+          const p = await pcoder.encode(frame, ref, Math.min(10000, (q + ((k + 1) % ANCHOR_PERIOD === 0 ? anchorBoost : 0)) * 100));
           seqBits += p.bytes.length * 8;
           seqQuality += psnr(frame, p.decoded);
           ref = p.decoded;
@@ -208,10 +213,10 @@ async function main() {
       points.push({ quality: q, bpp: bits / (width * height * n), psnr: quality / n, perSequence });
     }
     const bd = results.length === 0 ? 0 : bdRate(results[0].points, points).percent;
-    results.push({ motionScale, intraBoost, skipScale, points, bdRate: bd });
-    console.log(`motion scale ${motionScale}, intra boost ${intraBoost}, skip scale ${skipScale}: ` + points.map((p) => `q${p.quality} ${p.bpp.toFixed(4)} bpp ${p.psnr.toFixed(2)} dB`).join(', ') + `; BD-rate vs first ${bd === null ? 'n/a' : `${bd.toFixed(2)}%`} [${Math.round((Date.now() - started) / 1000)} s]`);
+    results.push({ motionScale, intraBoost, skipScale, anchorBoost, points, bdRate: bd });
+    console.log(`motion scale ${motionScale}, intra boost ${intraBoost}, skip scale ${skipScale}, anchor boost ${anchorBoost}: ` + points.map((p) => `q${p.quality} ${p.bpp.toFixed(4)} bpp ${p.psnr.toFixed(2)} dB`).join(', ') + `; BD-rate vs first ${bd === null ? 'n/a' : `${bd.toFixed(2)}%`} [${Math.round((Date.now() - started) / 1000)} s]`);
   }
-  console.log('\n' + formatTable(['motion scale', 'intra boost', 'skip scale', 'BD-rate vs first'], results.map((r) => [String(r.motionScale), String(r.intraBoost), String(r.skipScale), r.bdRate === null || r.bdRate === undefined ? 'n/a' : `${r.bdRate.toFixed(2)}%`])));
+  console.log('\n' + formatTable(['motion scale', 'intra boost', 'skip scale', 'anchor boost', 'BD-rate vs first'], results.map((r) => [String(r.motionScale), String(r.intraBoost), String(r.skipScale), String(r.anchorBoost), r.bdRate === null || r.bdRate === undefined ? 'n/a' : `${r.bdRate.toFixed(2)}%`])));
   const out = join(root, 'bench', 'results', `${values.out}.json`);
   writeResult(out, JSON.stringify({ date: new Date().toISOString(), command: 'npm run bench:video-tune', codec: codec.id, size: `${width}x${height}`, frames, qualities, sequences: sequences.map((s) => ({ photo: s.photo, motion: s.motion })), results, seconds: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);

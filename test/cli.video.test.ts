@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeCodecs } from '../src/api.js';
-import { DEFAULT_INTRA_BOOST } from '../src/video/codec.js';
+import { ANCHOR_PERIOD, DEFAULT_ANCHOR_BOOST, DEFAULT_INTRA_BOOST } from '../src/video/codec.js';
 import { findFfmpeg, findFfprobe } from '../src/video/ffmpeg.js';
 import { audioPacketHashes, makeTestClip, probeJson } from './helpers/video.js';
 import { runCliInProcess } from './helpers/cli.js';
@@ -98,12 +98,19 @@ describe('codec encode with a video input', () => {
     const d = await cli(['encode', join(dir, 'missing.png'), join(dir, 'x.ncdc'), '--intra-boost', '8']);
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/--intra-boost' needs a video input/);
+    const e = await cli(['encode', clip, join(dir, 'x.mkv'), '--anchor-boost', '-3', '--codec', TINY]);
+    expect(e.status).toBe(2);
+    expect(e.stderr).toMatch(/anchor-boost/);
+    const f = await cli(['encode', join(dir, 'missing.png'), join(dir, 'x.ncdc'), '--anchor-boost', '8']);
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/--anchor-boost' needs a video input/);
     expect(existsSync(join(dir, 'x.mkv'))).toBe(false);
   });
 
   it('names the library defaults in its help', async () => {
     const help = await cli(['encode', '--help']);
     expect(help.stdout.toString().replace(/\s+/g, ' ')).toContain(`P-frames follow, 0..99 (default ${DEFAULT_INTRA_BOOST})`);
+    expect(help.stdout.toString().replace(/\s+/g, ' ')).toContain(`every ${ANCHOR_PERIOD}th P-frame after an I-frame, 0..99 (default ${DEFAULT_ANCHOR_BOOST})`);
   });
 });
 

@@ -518,6 +518,23 @@ describe('I/P sequences', () => {
     }
   });
 
+  it('codes every 8th P-frame after an I-frame at the quality plus anchorBoost', async () => {
+    const qualitiesOf = (bytes: Uint8Array) =>
+      readMatroska(bytes).blocks.map((b, i) => {
+        const { type, data } = readFramePayload(b.data, i);
+        return type === 'P' ? new ByteReader(data.subarray(1)).varuint('quality') : -1;
+      });
+    const sink = new BufferSink();
+    await encodeVideo(clip, sink, { codec: VIDEO, quality: 40, anchorBoost: 20, intraPeriod: 10, sceneCut: 255, audio: false });
+    expect(qualitiesOf(sink.bytes())).toEqual([-1, 4000, 4000, 4000, 4000, 4000, 4000, 4000, 6000, 4000]);
+    const flat = new BufferSink();
+    await encodeVideo(clip, flat, { codec: VIDEO, quality: 90, anchorBoost: 0, intraPeriod: 10, sceneCut: 255, audio: false });
+    expect(new Set(qualitiesOf(flat.bytes()).slice(1))).toEqual(new Set([9000]));
+    for (const anchorBoost of [-1, 100, Number.NaN, '8']) {
+      await expect(encodeVideo(clip, new BufferSink(), { codec: VIDEO, anchorBoost: anchorBoost as number })).rejects.toThrow(InvalidOptionError);
+    }
+  });
+
   it('uses I-frames at scene cuts, refuses P-frames without a temporal prior', async () => {
     const sink = new BufferSink();
     const r = await encodeVideo(clip, sink, { codec: VIDEO, intraPeriod: 4, sceneCut: 0, audio: false });

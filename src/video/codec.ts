@@ -92,6 +92,11 @@ export interface VideoEncodeOptions {
    * DEFAULT_INTRA_BOOST): what an I-frame holds carries into the P-frames predicted from it.
    */
   intraBoost?: number;
+  /**
+   * Quality added to every ANCHOR_PERIOD-th P-frame after an I-frame (0..99, capped at 100 in
+   * all; default DEFAULT_ANCHOR_BOOST): the P-frames after it predict from a sharper frame.
+   */
+  anchorBoost?: number;
 }
 
 export interface VideoEncodeResult {
@@ -208,6 +213,9 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
   const intraBoost = options.intraBoost ?? DEFAULT_INTRA_BOOST;
   if (typeof intraBoost !== 'number' || !(intraBoost >= 0 && intraBoost <= 99)) throw invalidOption('number between 0 and 99', 'intraBoost', intraBoost);
   const intra100 = pcoder && intraPeriod > 1 ? Math.min(10000, quality100 + Math.round(intraBoost * 100)) : quality100;
+  const anchorBoost = options.anchorBoost ?? DEFAULT_ANCHOR_BOOST;
+  if (typeof anchorBoost !== 'number' || !(anchorBoost >= 0 && anchorBoost <= 99)) throw invalidOption('number between 0 and 99', 'anchorBoost', anchorBoost);
+  const anchor100 = Math.min(10000, quality100 + Math.round(anchorBoost * 100));
   const sceneCut = options.sceneCut ?? DEFAULT_SCENE_CUT;
   if (typeof sceneCut !== 'number' || !(sceneCut >= 0 && sceneCut <= 255)) throw invalidOption('number between 0 and 255', 'sceneCut', sceneCut);
 
@@ -258,9 +266,10 @@ export async function encodeVideo(input: MediaInput | AsyncIterable<VideoFrameIn
         const frame: Frame = { data: f.data, width, height, channels: 3 };
         let data: Uint8Array | undefined;
         if (pcoder && ref && sinceIntra < intraPeriod) {
-          const motion = pcoder.predict(frame, ref, quality100);
+          const q100 = sinceIntra % ANCHOR_PERIOD === 0 ? anchor100 : quality100;
+          const motion = pcoder.predict(frame, ref, q100);
           if (predictionError(frame.data, motion.prediction, width, height) <= sceneCut) {
-            const p = await pcoder.encode(frame, ref, quality100, signal, motion);
+            const p = await pcoder.encode(frame, ref, q100, signal, motion);
             data = writeFramePayload('P', p.bytes);
             ref = p.decoded;
             sinceIntra++;
@@ -332,6 +341,13 @@ export const DEFAULT_SCENE_CUT = 24;
  * `npm run bench:video-tune` on sequences made from training photos.
  */
 export const DEFAULT_INTRA_BOOST = 32;
+/** Every ANCHOR_PERIOD-th P-frame after an I-frame is an anchor, coded anchorBoost higher. */
+export const ANCHOR_PERIOD = 8;
+/**
+ * Default quality added to anchor P-frames, chosen by `npm run bench:video-tune` on
+ * sequences made from training photos.
+ */
+export const DEFAULT_ANCHOR_BOOST = 24;
 
 /** A raw frame given to {@link encodeVideo} or {@link createVideoEncodeStream}: interleaved 8-bit RGB. */
 export interface VideoFrameInput {

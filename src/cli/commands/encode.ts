@@ -183,6 +183,7 @@ export const encodeCommand: Command = {
     'max-frames': { type: 'string', valueName: 'N', description: 'video: code at most N frames' },
     'intra-period': { type: 'string', valueName: 'N', description: 'video: frames from one I-frame to the next (default 32 with a codec that codes P-frames, else 1)' },
     'intra-boost': { type: 'string', valueName: 'N', description: 'video: quality added to I-frames that P-frames follow, 0..99 (default 32)' },
+    'anchor-boost': { type: 'string', valueName: 'N', description: 'video: quality added to every 8th P-frame after an I-frame, 0..99 (default 24)' },
     fps: { type: 'string', valueName: 'R', description: 'video from standard input: its frame rate (default 25)' },
     json: { type: 'boolean', description: 'print a JSON summary on standard output' },
     quiet: { type: 'boolean', description: 'print nothing on standard error but errors' },
@@ -205,7 +206,7 @@ export const encodeCommand: Command = {
       if (args.length > 2) throw new UsageError(`unexpected argument '${args[2]}' for 'codec encode' with a video input`);
       return encodeVideoCommand(args[0], args[1], options, io);
     }
-    for (const name of ['max-frames', 'fps', 'intra-period', 'intra-boost']) {
+    for (const name of ['max-frames', 'fps', 'intra-period', 'intra-boost', 'anchor-boost']) {
       if (options[name] !== undefined) throw new UsageError(`option '--${name}' needs a video input`);
     }
     const outDir = stringOption(options, 'out-dir');

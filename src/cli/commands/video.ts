@@ -93,6 +93,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
   const maxFrames = integerOption(options, 'max-frames', 'max-frames', 1, 1_000_000);
   const intraPeriod = integerOption(options, 'intra-period', 'intra-period', 1, 1_000_000);
   const intraBoost = integerOption(options, 'intra-boost', 'intra-boost', 0, 99);
+  const anchorBoost = integerOption(options, 'anchor-boost', 'anchor-boost', 0, 99);
   const fpsValue = numberOption(options, 'fps');
   let fps: { num: number; den: number } | undefined;
   if (fpsValue !== undefined) {
@@ -121,6 +122,7 @@ export async function encodeVideoCommand(input: string, output: string, options:
       maxFrames,
       ...(intraPeriod !== undefined ? { intraPeriod } : {}),
       ...(intraBoost !== undefined ? { intraBoost } : {}),
+      ...(anchorBoost !== undefined ? { anchorBoost } : {}),
       fps,
       signal: io.signal,
       onProgress: (p) => progress.update(p),
