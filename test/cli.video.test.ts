@@ -118,6 +118,7 @@ describe('codec info and codec decode with a video', () => {
     expect(text).toMatch(/codec {7}tiny/);
     expect(text).toMatch(/video {7}64x48, 10 fps, 10 frames declared/);
     expect(text).toMatch(/coding {6}all-intra, quality 60/);
+    expect(text).toMatch(/format {6}Matroska, neurocodec sequence version 1, frame format 0 \(image containers\)/);
     expect(text).toMatch(/audio {7}track 2 A_AAC/);
     const rows = text.split('\n').filter((l) => /^\s+\d+\s+\d+\s+I\s+key\s+\d+$/.test(l));
     expect(rows).toHaveLength(10);

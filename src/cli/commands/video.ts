@@ -230,7 +230,7 @@ export function formatVideoSummary(file: string, s: VideoSummary): string {
   const lines = [
     `file        ${displayName(file)}`,
     `size        ${s.byteLength} bytes (video ${s.videoBytes})`,
-    `format      Matroska, neurocodec sequence version ${h.version}`,
+    `format      Matroska, neurocodec sequence version ${h.version}, frame format ${h.frameFormat} (${h.frameFormat === 1 ? 'compact P-frames' : 'image containers'})`,
     `codec       ${h.codecId}`,
     `model hash  ${h.modelHash}`,
     `video       ${h.width}x${h.height}, ${fpsText(h.fps)} fps, ${h.frameCount === 0 ? 'frame count not declared' : `${h.frameCount} frames declared`}`,
