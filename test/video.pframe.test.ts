@@ -416,6 +416,24 @@ describe('compact P-frames', () => {
     await expect(p.decode(recrc(bytes, (b) => (b[0] ^= 4)), ref)).rejects.toThrow(CodecError);
     // a reference of another size
     await expect(p.decode(bytes, { ...ref, data: ref.data.subarray(0, 128 * 192 * 3), width: 128 })).rejects.toThrow(CodecError);
+    // random damage behind a valid CRC: a typed error or a frame, never anything else
+    let seed = 7;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let rejected = 0;
+    for (let i = 0; i < 60; i++) {
+      const cut = i % 3 === 0 ? Math.floor(r() * bytes.length) : bytes.length;
+      const forged = recrc(bytes.subarray(0, Math.max(cut, 12)), (b) => {
+        for (let k = 0; k < 1 + Math.floor(r() * 3); k++) b[Math.floor(r() * b.length)] ^= 1 << Math.floor(r() * 8);
+      });
+      try {
+        const f = await p.decode(forged, ref);
+        expect(f.data.length).toBe(ref.data.length);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CodecError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(40);
   });
 
   it('are what new video files hold (frame format 1); format 0 files still decode', async () => {
